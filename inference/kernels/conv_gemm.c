@@ -1,0 +1,104 @@
+/* conv_gemm.c: KxK convolutions as im2col + GEMM, and the periodic layout of
+ * depthwise weights. A chunk of output pixels is unfolded into rows of
+ * kh*kw*in_c values on the stack, then multiplied by the packed weights with
+ * the level's GEMM micro-kernel; so the first layer (3 input channels) runs
+ * at GEMM speed instead of in short, branchy loops. */
+#include <string.h>
+
+#include "kernels.h"
+
+#define PATCH_VALUES 8192 /* stack budget of one chunk (32 KiB of float) */
+
+static int gcd(int a, int b) {
+  while (b) {
+    int t = a % b;
+    a = b, b = t;
+  }
+  return a;
+}
+
+int mn_dw_period(int c) { return c / gcd(c, 16) * 16; }
+
+void mn_f32_dw_pack(int kh, int kw, int c, const float *w, const float *bias, float *packed) {
+  const int L = mn_dw_period(c), taps = kh * kw;
+  for (int t = 0; t < taps; t++)
+    for (int j = 0; j < L; j++) packed[(size_t)t * L + j] = w[(size_t)t * c + j % c];
+  for (int j = 0; j < L; j++) packed[(size_t)taps * L + j] = bias ? bias[j % c] : 0.0f;
+}
+
+void mn_u8_dw_pack(int kh, int kw, int c, const uint8_t *w, int32_t w_zp, const int32_t *bias,
+                   int32_t *packed) {
+  const int L = mn_dw_period(c), taps = kh * kw;
+  for (int t = 0; t < taps; t++)
+    for (int j = 0; j < L; j++)
+      packed[(size_t)t * L + j] = (int32_t)w[(size_t)t * c + j % c] - w_zp;
+  for (int j = 0; j < L; j++) packed[(size_t)taps * L + j] = bias ? bias[j % c] : 0;
+}
+
+/* Unfolds output pixels [p0, p0 + n) (row-major over the output) into
+ * patch rows; cells in the padding get pad. The kw taps of one kernel row
+ * are contiguous in the input, so an interior kernel row is one copy of
+ * kw * in_c values (loops, not memcpy: they are short). */
+#define DEFINE_IM2COL(NAME, T)                                                                  \
+  static void NAME(const mn_conv_geom *g, const T *in, int p0, int n, T pad, T *patch) {        \
+    const int K = g->kh * g->kw * g->in_c, ic = g->in_c, span = g->kw * ic;                     \
+    int y = p0 / g->out_w, x = p0 % g->out_w;                                                   \
+    for (int p = 0; p < n; p++) {                                                               \
+      T *row = patch + (size_t)p * K;                                                           \
+      const int ix0 = x * g->stride - g->pad_left;                                              \
+      const int inside = ix0 >= 0 && ix0 + g->kw <= g->in_w;                                    \
+      for (int ky = 0; ky < g->kh; ky++) {                                                      \
+        const int iy = y * g->stride - g->pad_top + ky;                                         \
+        T *dst = row + ky * span;                                                               \
+        if (iy < 0 || iy >= g->in_h) {                                                          \
+          for (int c = 0; c < span; c++) dst[c] = pad;                                          \
+          continue;                                                                             \
+        }                                                                                       \
+        const T *in_row = in + (size_t)iy * g->in_w * ic;                                       \
+        if (inside) {                                                                           \
+          const T *src = in_row + (size_t)ix0 * ic;                                             \
+          for (int c = 0; c < span; c++) dst[c] = src[c];                                       \
+          continue;                                                                             \
+        }                                                                                       \
+        for (int kx = 0; kx < g->kw; kx++) {                                                    \
+          const int ix = ix0 + kx;                                                              \
+          if (ix < 0 || ix >= g->in_w)                                                          \
+            for (int c = 0; c < ic; c++) dst[kx * ic + c] = pad;                                \
+          else                                                                                  \
+            for (int c = 0; c < ic; c++) dst[kx * ic + c] = in_row[(size_t)ix * ic + c];       \
+        }                                                                                       \
+      }                                                                                         \
+      if (++x == g->out_w) x = 0, y++;                                                          \
+    }                                                                                           \
+  }
+DEFINE_IM2COL(im2col_f32, float)
+DEFINE_IM2COL(im2col_u8, uint8_t)
+
+void mn_f32_conv_gemm(const mn_f32_gemm *gemm, const mn_conv_geom *g, const float *in,
+                      const float *packed, float *out, float lo, float hi, int y0, int y1) {
+  const int K = g->kh * g->kw * g->in_c;
+  float patch[PATCH_VALUES];
+  int chunk = PATCH_VALUES / K;
+  if (chunk < 1) chunk = 1; /* K > 8192 is refused at load */
+  for (int p = y0 * g->out_w; p < y1 * g->out_w; p += chunk) {
+    int n = y1 * g->out_w - p < chunk ? y1 * g->out_w - p : chunk;
+    im2col_f32(g, in, p, n, 0.0f, patch);
+    mn_f32_gemm_run(gemm, n, g->out_c, K, patch, (size_t)K, packed, out + (size_t)p * g->out_c,
+                    (size_t)g->out_c, lo, hi, 0, 1);
+  }
+}
+
+void mn_u8_conv_gemm(const mn_kernels *kern, const mn_conv_geom *g, const uint8_t *in,
+                     const int32_t *packed, uint8_t *out, const mn_requant *rq, int y0, int y1) {
+  const int K = g->kh * g->kw * g->in_c;
+  uint8_t patch[PATCH_VALUES];
+  int chunk = PATCH_VALUES / K;
+  if (chunk < 1) chunk = 1;
+  /* Padding holds the input zero point: it contributes (zp - zp) = 0. */
+  for (int p = y0 * g->out_w; p < y1 * g->out_w; p += chunk) {
+    int n = y1 * g->out_w - p < chunk ? y1 * g->out_w - p : chunk;
+    im2col_u8(g, in, p, n, (uint8_t)rq->in_zp, patch);
+    mn_u8_gemm_run(kern, n, g->out_c, K, patch, (size_t)K, packed, out + (size_t)p * g->out_c,
+                   (size_t)g->out_c, rq, 0, 1);
+  }
+}

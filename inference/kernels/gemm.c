@@ -1,0 +1,110 @@
+/* gemm.c: weight packing and thread split of the GEMM micro-kernels, and
+ * the plain reference GEMMs they are tested against. */
+#include <string.h>
+
+#include "kernels.h"
+
+const mn_f32_gemm *mn_f32_gemm_for(const mn_kernels *kern, int n) {
+  const mn_f32_gemm *w = &kern->f32_gemm, *nw = &kern->f32_gemm_narrow;
+  int wide_cols = (n + w->nr - 1) / w->nr * w->nr, narrow_cols = (n + nw->nr - 1) / nw->nr * nw->nr;
+  /* Measured: the narrow tile only pays when the wide one would be 3/4 padding. */
+  return wide_cols >= 4 * narrow_cols ? nw : w;
+}
+
+size_t mn_f32_gemm_packed_size(int n, int k, int nr) {
+  size_t panels = (size_t)(n + nr - 1) / (size_t)nr;
+  return panels * (size_t)nr * (size_t)(k + 1);
+}
+
+void mn_f32_gemm_pack(int n, int k, int nr, const float *w_nk, const float *bias, float *packed) {
+  for (int n0 = 0; n0 < n; n0 += nr) {
+    float *p = packed + (size_t)(n0 / nr) * (size_t)nr * (size_t)(k + 1);
+    for (int j = 0; j < nr; j++) p[j] = (n0 + j < n && bias) ? bias[n0 + j] : 0.0f;
+    for (int q = 0; q < k; q++)
+      for (int j = 0; j < nr; j++)
+        p[(size_t)(q + 1) * nr + j] = n0 + j < n ? w_nk[(size_t)(n0 + j) * k + q] : 0.0f;
+  }
+}
+
+/* Splits tiles (panel-major, so a thread keeps one weight panel hot while it
+ * walks the rows) into nth contiguous ranges. */
+static void tile_range(int tiles, int ith, int nth, int *t0, int *t1) {
+  *t0 = (int)((long long)tiles * ith / nth);
+  *t1 = (int)((long long)tiles * (ith + 1) / nth);
+}
+
+void mn_f32_gemm_run(const mn_f32_gemm *g, int m, int n, int k, const float *a, size_t a_stride,
+                     const float *packed, float *c, size_t c_stride, float lo, float hi, int ith,
+                     int nth) {
+  const int mb = (m + g->mr - 1) / g->mr, nb = (n + g->nr - 1) / g->nr;
+  int t0, t1;
+  tile_range(mb * nb, ith, nth, &t0, &t1);
+  for (int t = t0; t < t1; t++) {
+    int pb = t / mb, rb = t % mb;
+    int row = rb * g->mr, col = pb * g->nr;
+    int mr = m - row < g->mr ? m - row : g->mr;
+    int nc = n - col < g->nr ? n - col : g->nr;
+    g->ukernel(mr, nc, k, a + (size_t)row * a_stride, a_stride,
+               packed + (size_t)pb * g->nr * (size_t)(k + 1), c + (size_t)row * c_stride + col,
+               c_stride, lo, hi);
+  }
+}
+
+void mn_f32_gemm_ref(int m, int n, int k, const float *a, const float *w_nk, const float *bias,
+                     float *c, float lo, float hi) {
+  for (int i = 0; i < m; i++)
+    for (int j = 0; j < n; j++) {
+      double acc = bias ? bias[j] : 0.0;
+      for (int q = 0; q < k; q++) acc += (double)a[(size_t)i * k + q] * w_nk[(size_t)j * k + q];
+      float v = (float)acc;
+      c[(size_t)i * n + j] = v < lo ? lo : v > hi ? hi : v;
+    }
+}
+
+size_t mn_u8_gemm_packed_size(int n, int k) {
+  size_t panels = (size_t)(n + MN_U8_GEMM_NR - 1) / MN_U8_GEMM_NR;
+  return panels * MN_U8_GEMM_NR * (size_t)(k + 1);
+}
+
+void mn_u8_gemm_pack(int n, int k, const uint8_t *w_nk, int32_t w_zp, const int32_t *bias,
+                     int32_t *packed) {
+  const int nr = MN_U8_GEMM_NR;
+  for (int n0 = 0; n0 < n; n0 += nr) {
+    int32_t *p = packed + (size_t)(n0 / nr) * nr * (size_t)(k + 1);
+    for (int j = 0; j < nr; j++) p[j] = (n0 + j < n && bias) ? bias[n0 + j] : 0;
+    for (int q = 0; q < k; q++)
+      for (int j = 0; j < nr; j++)
+        p[(size_t)(q + 1) * nr + j] =
+            n0 + j < n ? (int32_t)w_nk[(size_t)(n0 + j) * k + q] - w_zp : 0;
+  }
+}
+
+void mn_u8_gemm_run(const mn_kernels *kern, int m, int n, int k, const uint8_t *a,
+                    size_t a_stride, const int32_t *packed, uint8_t *c, size_t c_stride,
+                    const mn_requant *rq, int ith, int nth) {
+  const int MR = MN_U8_GEMM_MR, NR = MN_U8_GEMM_NR;
+  const int mb = (m + MR - 1) / MR, nb = (n + NR - 1) / NR;
+  int t0, t1;
+  tile_range(mb * nb, ith, nth, &t0, &t1);
+  for (int t = t0; t < t1; t++) {
+    int pb = t / mb, rb = t % mb;
+    int row = rb * MR, col = pb * NR;
+    int mr = m - row < MR ? m - row : MR;
+    int nc = n - col < NR ? n - col : NR;
+    kern->u8_gemm_tile(mr, nc, k, a + (size_t)row * a_stride, a_stride,
+                       packed + (size_t)pb * NR * (size_t)(k + 1),
+                       c + (size_t)row * c_stride + col, c_stride, rq);
+  }
+}
+
+void mn_u8_gemm_ref(int m, int n, int k, const uint8_t *a, const uint8_t *w_nk, int32_t w_zp,
+                    const int32_t *bias, uint8_t *c, const mn_requant *rq) {
+  for (int i = 0; i < m; i++)
+    for (int j = 0; j < n; j++) {
+      int32_t acc = bias ? bias[j] : 0;
+      for (int q = 0; q < k; q++)
+        acc += ((int32_t)a[(size_t)i * k + q] - rq->in_zp) *
+               ((int32_t)w_nk[(size_t)j * k + q] - w_zp);
+      c[(size_t)i * n + j] = mn_requantize(acc, rq);
+    }
+}

@@ -1,0 +1,164 @@
+/* kernels.h: compute kernels of the engine, apart from the graph and the API.
+ *
+ * Names say data type, operation and tile: mn_f32_gemm_8x32__avx512 is a
+ * float32 GEMM micro-kernel computing 8 rows x 32 columns with AVX-512.
+ * Every fast kernel has a plain reference (suffix _ref) it is tested
+ * against. Activations are NHWC; a kernel computes the output rows
+ * [y0, y1) so that threads split the work by index.
+ */
+#ifndef MN_KERNELS_H
+#define MN_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- instruction-set levels ------------------------------------------- */
+
+typedef enum { MN_ISA_GENERIC = 0, MN_ISA_AVX2 = 1, MN_ISA_AVX512 = 2 } mn_isa;
+
+/* The best level this CPU runs, lowered by $MOBILENET_ISA
+ * (generic | avx2 | avx512) when set. */
+mn_isa mn_isa_detect(void);
+const char *mn_isa_name(mn_isa isa);
+
+/* ---- uint8 requantization (TFLite semantics, as the reference) --------- */
+
+typedef struct {
+  double mult;    /* input_scale * weight_scale / output_scale */
+  int32_t in_zp;  /* input zero point */
+  int32_t out_zp; /* output zero point */
+  int32_t qmin, qmax;
+} mn_requant;
+
+/* round-half-away-from-zero(acc * mult) + out_zp, clamped. Exact for any
+ * int32 acc (no v + 0.5 double-rounding trap). */
+static inline uint8_t mn_requantize(int32_t acc, const mn_requant *rq) {
+  double v = (double)acc * rq->mult;
+  double t = (double)(int64_t)v; /* truncation toward zero, exact */
+  double f = v - t;              /* exact */
+  int64_t r = (int64_t)t + (f >= 0.5) - (f <= -0.5);
+  r += rq->out_zp;
+  if (r < rq->qmin) r = rq->qmin;
+  if (r > rq->qmax) r = rq->qmax;
+  return (uint8_t)r;
+}
+
+/* ---- float32 GEMM: C[m][n] = A[m][k] * W[k][n] + bias, clamped ---------- */
+
+/* Packed weights: ceil(n / nr) panels, each nr biases then k rows of nr
+ * weights (zero-padded past n). */
+typedef void (*mn_f32_gemm_ukernel)(int mr, int nc, int k, const float *a, size_t a_stride,
+                                    const float *panel, float *c, size_t c_stride, float lo,
+                                    float hi);
+typedef struct {
+  const char *name;
+  int mr, nr;
+  mn_f32_gemm_ukernel ukernel;
+} mn_f32_gemm;
+
+size_t mn_f32_gemm_packed_size(int n, int k, int nr);
+/* w_nk: TFLite layout [n][k]. */
+void mn_f32_gemm_pack(int n, int k, int nr, const float *w_nk, const float *bias, float *packed);
+/* Runs the tiles of thread ith of nth. */
+void mn_f32_gemm_run(const mn_f32_gemm *g, int m, int n, int k, const float *a, size_t a_stride,
+                     const float *packed, float *c, size_t c_stride, float lo, float hi, int ith,
+                     int nth);
+void mn_f32_gemm_ref(int m, int n, int k, const float *a, const float *w_nk, const float *bias,
+                     float *c, float lo, float hi);
+
+
+/* ---- uint8 GEMM (1x1 convolution / fully connected) -------------------- */
+
+/* Packed weights: ceil(n / nr) panels of nr int32 biases then k rows of nr
+ * int32 (q_w - zp_w). */
+#define MN_U8_GEMM_NR 16
+#define MN_U8_GEMM_MR 4
+size_t mn_u8_gemm_packed_size(int n, int k);
+void mn_u8_gemm_pack(int n, int k, const uint8_t *w_nk, int32_t w_zp, const int32_t *bias,
+                     int32_t *packed);
+void mn_u8_gemm_ref(int m, int n, int k, const uint8_t *a, const uint8_t *w_nk, int32_t w_zp,
+                    const int32_t *bias, uint8_t *c, const mn_requant *rq);
+
+/* ---- convolution geometry ----------------------------------------------- */
+
+typedef struct {
+  int in_h, in_w, in_c;
+  int out_h, out_w, out_c;
+  int kh, kw, stride, pad_top, pad_left;
+} mn_conv_geom;
+
+/* ---- float32 KxK convolution, TFLite weights [out_c][kh][kw][in_c] ------- */
+void mn_f32_conv_ref(const mn_conv_geom *g, const float *in, const float *w_ohwi,
+                     const float *bias, float *out, float lo, float hi);
+/* ---- float32 depthwise KxK, weights [kh][kw][c] -------------------------- */
+void mn_f32_dwconv_ref(const mn_conv_geom *g, const float *in, const float *w, const float *bias,
+                       float *out, float lo, float hi);
+/* ---- uint8 KxK convolution, TFLite weights [out_c][kh][kw][in_c] ---------- */
+void mn_u8_conv_ref(const mn_conv_geom *g, const uint8_t *in, const uint8_t *w_ohwi,
+                    int32_t w_zp, const int32_t *bias, uint8_t *out, const mn_requant *rq);
+/* ---- uint8 depthwise KxK, weights [kh][kw][c] ----------------------------- */
+void mn_u8_dwconv_ref(const mn_conv_geom *g, const uint8_t *in, const uint8_t *w, int32_t w_zp,
+                      const int32_t *bias, uint8_t *out, const mn_requant *rq);
+
+/* ---- depthwise weights for the fast kernels -------------------------------
+ * Each tap's weights repeat with period mn_dw_period(c) = lcm(c, 16), so a
+ * stride-1 row is one flat loop over x*c + ch in whole vectors, whatever c. */
+int mn_dw_period(int c);
+/* w: [kh][kw][c] -> [kh * kw + 1][period]: the taps, then the bias */
+void mn_f32_dw_pack(int kh, int kw, int c, const float *w, const float *bias, float *packed);
+/* w: uint8 [kh][kw][c] -> int32 [kh * kw + 1][period] of (q - w_zp), then the bias */
+void mn_u8_dw_pack(int kh, int kw, int c, const uint8_t *w, int32_t w_zp, const int32_t *bias,
+                   int32_t *packed);
+
+/* ---- the fast kernels of one instruction-set level ------------------------
+ * Weights are in the layouts the fast kernels want (packed at load):
+ *   dwconv: mn_f32_dw_pack / mn_u8_dw_pack
+ *   gemm:   panels, see mn_f32_gemm_pack / mn_u8_gemm_pack. */
+typedef struct {
+  mn_isa isa;
+  mn_f32_gemm f32_gemm;        /* wide tile */
+  mn_f32_gemm f32_gemm_narrow; /* 8 columns, for layers with few channels */
+  void (*f32_dwconv)(const mn_conv_geom *g, const float *in, const float *packed, float *out,
+                     float lo, float hi, int y0, int y1);
+  void (*u8_dwconv)(const mn_conv_geom *g, const uint8_t *in, const int32_t *packed,
+                    uint8_t *out, const mn_requant *rq, int y0, int y1);
+  /* uint8 GEMM tile: mr (<= MN_U8_GEMM_MR) rows x one panel of MN_U8_GEMM_NR */
+  void (*u8_gemm_tile)(int mr, int nc, int k, const uint8_t *a, size_t a_stride,
+                       const int32_t *panel, uint8_t *c, size_t c_stride, const mn_requant *rq);
+} mn_kernels;
+
+/* The GEMM shape that wastes least on n output columns. */
+const mn_f32_gemm *mn_f32_gemm_for(const mn_kernels *kern, int n);
+
+/* The kernel table of a level (never NULL: falls back to generic). */
+const mn_kernels *mn_kernels_for(mn_isa isa);
+extern const mn_kernels mn_kernels__generic, mn_kernels__avx2, mn_kernels__avx512;
+
+/* Runs the uint8 GEMM tiles of thread ith of nth with the table's tile kernel. */
+void mn_u8_gemm_run(const mn_kernels *kern, int m, int n, int k, const uint8_t *a,
+                    size_t a_stride, const int32_t *packed, uint8_t *c, size_t c_stride,
+                    const mn_requant *rq, int ith, int nth);
+
+/* KxK convolution as im2col + GEMM over output rows [y0, y1); weights
+ * packed for the GEMM from TFLite's [out_c][kh][kw][in_c] (= [n][k]). */
+void mn_f32_conv_gemm(const mn_f32_gemm *gemm, const mn_conv_geom *g, const float *in,
+                      const float *packed, float *out, float lo, float hi, int y0, int y1);
+void mn_u8_conv_gemm(const mn_kernels *kern, const mn_conv_geom *g, const uint8_t *in,
+                     const int32_t *packed, uint8_t *out, const mn_requant *rq, int y0, int y1);
+
+/* Requantizes n int32 accumulators into uint8 (vectorisable). */
+void mn_requantize_row(const int32_t *acc, int n, const mn_requant *rq, uint8_t *out);
+
+/* ---- global average pool: channel range [c0, c1) ------------------------ */
+void mn_f32_avgpool(const float *in, int pixels, int c, float *out, float lo, float hi, int c0,
+                    int c1);
+void mn_u8_avgpool(const uint8_t *in, int pixels, int c, uint8_t *out, int32_t qmin, int32_t qmax,
+                   int c0, int c1);
+
+/* ---- softmax (float64 inside, as the reference) -------------------------- */
+void mn_f32_softmax(const float *in, int n, float beta, float *out);
+/* uint8 in and out, scores written as probabilities out_scale*(q-out_zp). */
+void mn_u8_softmax(const uint8_t *in, int n, float beta, float in_scale, float out_scale,
+                   int32_t out_zp, uint8_t *out);
+
+#endif

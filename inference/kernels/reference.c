@@ -1,0 +1,126 @@
+/* reference.c: plain reference kernels (the fast kernels are tested against
+ * them) and the small kernels that need no vector variant. Written for
+ * clarity: TFLite weight layouts, float64 accumulation for float. */
+#include <math.h>
+
+#include "kernels.h"
+
+void mn_requantize_row(const int32_t *acc, int n, const mn_requant *rq, uint8_t *out) {
+  for (int i = 0; i < n; i++) out[i] = mn_requantize(acc[i], rq);
+}
+
+static float clampf(float v, float lo, float hi) { return v < lo ? lo : v > hi ? hi : v; }
+
+void mn_f32_conv_ref(const mn_conv_geom *g, const float *in, const float *w_ohwi,
+                     const float *bias, float *out, float lo, float hi) {
+  for (int y = 0; y < g->out_h; y++)
+    for (int x = 0; x < g->out_w; x++)
+      for (int o = 0; o < g->out_c; o++) {
+        double acc = bias[o];
+        for (int ky = 0; ky < g->kh; ky++)
+          for (int kx = 0; kx < g->kw; kx++) {
+            int iy = y * g->stride - g->pad_top + ky, ix = x * g->stride - g->pad_left + kx;
+            if (iy < 0 || iy >= g->in_h || ix < 0 || ix >= g->in_w) continue;
+            for (int c = 0; c < g->in_c; c++)
+              acc += (double)in[((size_t)iy * g->in_w + ix) * g->in_c + c] *
+                     w_ohwi[(((size_t)o * g->kh + ky) * g->kw + kx) * g->in_c + c];
+          }
+        out[((size_t)y * g->out_w + x) * g->out_c + o] = clampf((float)acc, lo, hi);
+      }
+}
+
+void mn_f32_dwconv_ref(const mn_conv_geom *g, const float *in, const float *w, const float *bias,
+                       float *out, float lo, float hi) {
+  for (int y = 0; y < g->out_h; y++)
+    for (int x = 0; x < g->out_w; x++)
+      for (int c = 0; c < g->in_c; c++) {
+        double acc = bias[c];
+        for (int ky = 0; ky < g->kh; ky++)
+          for (int kx = 0; kx < g->kw; kx++) {
+            int iy = y * g->stride - g->pad_top + ky, ix = x * g->stride - g->pad_left + kx;
+            if (iy < 0 || iy >= g->in_h || ix < 0 || ix >= g->in_w) continue;
+            acc += (double)in[((size_t)iy * g->in_w + ix) * g->in_c + c] *
+                   w[((size_t)ky * g->kw + kx) * g->in_c + c];
+          }
+        out[((size_t)y * g->out_w + x) * g->in_c + c] = clampf((float)acc, lo, hi);
+      }
+}
+
+void mn_u8_conv_ref(const mn_conv_geom *g, const uint8_t *in, const uint8_t *w_ohwi,
+                    int32_t w_zp, const int32_t *bias, uint8_t *out, const mn_requant *rq) {
+  for (int y = 0; y < g->out_h; y++)
+    for (int x = 0; x < g->out_w; x++)
+      for (int o = 0; o < g->out_c; o++) {
+        int32_t acc = bias[o];
+        for (int ky = 0; ky < g->kh; ky++)
+          for (int kx = 0; kx < g->kw; kx++) {
+            int iy = y * g->stride - g->pad_top + ky, ix = x * g->stride - g->pad_left + kx;
+            if (iy < 0 || iy >= g->in_h || ix < 0 || ix >= g->in_w) continue;
+            for (int c = 0; c < g->in_c; c++)
+              acc += ((int32_t)in[((size_t)iy * g->in_w + ix) * g->in_c + c] - rq->in_zp) *
+                     ((int32_t)w_ohwi[(((size_t)o * g->kh + ky) * g->kw + kx) * g->in_c + c] -
+                      w_zp);
+          }
+        out[((size_t)y * g->out_w + x) * g->out_c + o] = mn_requantize(acc, rq);
+      }
+}
+
+void mn_u8_dwconv_ref(const mn_conv_geom *g, const uint8_t *in, const uint8_t *w, int32_t w_zp,
+                      const int32_t *bias, uint8_t *out, const mn_requant *rq) {
+  for (int y = 0; y < g->out_h; y++)
+    for (int x = 0; x < g->out_w; x++)
+      for (int c = 0; c < g->in_c; c++) {
+        int32_t acc = bias[c];
+        for (int ky = 0; ky < g->kh; ky++)
+          for (int kx = 0; kx < g->kw; kx++) {
+            int iy = y * g->stride - g->pad_top + ky, ix = x * g->stride - g->pad_left + kx;
+            if (iy < 0 || iy >= g->in_h || ix < 0 || ix >= g->in_w) continue;
+            acc += ((int32_t)in[((size_t)iy * g->in_w + ix) * g->in_c + c] - rq->in_zp) *
+                   ((int32_t)w[((size_t)ky * g->kw + kx) * g->in_c + c] - w_zp);
+          }
+        out[((size_t)y * g->out_w + x) * g->in_c + c] = mn_requantize(acc, rq);
+      }
+}
+
+void mn_f32_avgpool(const float *in, int pixels, int c, float *out, float lo, float hi, int c0,
+                    int c1) {
+  for (int ch = c0; ch < c1; ch++) {
+    double s = 0.0;
+    for (int p = 0; p < pixels; p++) s += in[(size_t)p * c + ch];
+    out[ch] = clampf((float)(s / pixels), lo, hi);
+  }
+}
+
+/* TFLite's integer average: rounded integer division of the window sum. */
+void mn_u8_avgpool(const uint8_t *in, int pixels, int c, uint8_t *out, int32_t qmin, int32_t qmax,
+                   int c0, int c1) {
+  for (int ch = c0; ch < c1; ch++) {
+    int32_t s = 0;
+    for (int p = 0; p < pixels; p++) s += in[(size_t)p * c + ch];
+    int32_t v = (s + pixels / 2) / pixels;
+    out[ch] = (uint8_t)(v < qmin ? qmin : v > qmax ? qmax : v);
+  }
+}
+
+void mn_f32_softmax(const float *in, int n, float beta, float *out) {
+  double mx = in[0];
+  for (int i = 1; i < n; i++) mx = in[i] > mx ? in[i] : mx;
+  double sum = 0.0;
+  for (int i = 0; i < n; i++) sum += exp((double)beta * (in[i] - mx));
+  for (int i = 0; i < n; i++) out[i] = (float)(exp((double)beta * (in[i] - mx)) / sum);
+}
+
+void mn_u8_softmax(const uint8_t *in, int n, float beta, float in_scale, float out_scale,
+                   int32_t out_zp, uint8_t *out) {
+  int mx = in[0];
+  for (int i = 1; i < n; i++) mx = in[i] > mx ? in[i] : mx;
+  double e[256]; /* exp of every possible difference, as the reference computes it */
+  for (int d = 0; d < 256; d++) e[d] = exp((double)beta * (double)in_scale * (double)(-d));
+  double sum = 0.0;
+  for (int i = 0; i < n; i++) sum += e[mx - in[i]];
+  for (int i = 0; i < n; i++) {
+    double p = e[mx - in[i]] / sum / (double)out_scale;
+    long q = lround(p) + out_zp;
+    out[i] = (uint8_t)(q < 0 ? 0 : q > 255 ? 255 : q);
+  }
+}

@@ -1,0 +1,216 @@
+/* model.c: loading a model file, its labels, and what it reports about itself. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "engine.h"
+#include "tflite.h"
+
+#define MAX_MODEL_BYTES ((size_t)1 << 30)
+
+const char *mn_dtype_name(mn_dtype dtype) { return dtype == MN_DTYPE_U8 ? "u8" : "f32"; }
+
+int mn_dtype_parse(const char *text, mn_dtype *out) {
+  if (!strcmp(text, "f32") || !strcmp(text, "float32") || !strcmp(text, "float")) {
+    *out = MN_DTYPE_F32;
+    return 1;
+  }
+  if (!strcmp(text, "u8") || !strcmp(text, "uint8") || !strcmp(text, "quant")) {
+    *out = MN_DTYPE_U8;
+    return 1;
+  }
+  return 0;
+}
+
+/* Looks for imagenet_labels.txt beside the model; a model without labels
+ * still runs and names classes by number. */
+static void load_default_labels(mn_model *m) {
+  char dir[4096], path[4200], err[MN_ERROR_MAX];
+  snprintf(dir, sizeof dir, "%s", m->path);
+  char *slash = strrchr(dir, '/');
+  if (slash)
+    *slash = '\0';
+  else
+    snprintf(dir, sizeof dir, ".");
+  snprintf(path, sizeof path, "%s/imagenet_labels.txt", dir);
+  if (access(path, R_OK) == 0) mn_model_load_labels(m, path, err);
+}
+
+mn_status mn_model_load(const char *path, mn_model **out, char err[MN_ERROR_MAX]) {
+  *out = NULL;
+  mn_status st = MN_ERR_IO;
+  tfl_model tfl = {0};
+  int fd = -1;
+  void *map = MAP_FAILED;
+  struct stat sb;
+  char why[MN_ERROR_MAX - 64];
+  mn_model *m = calloc(1, sizeof *m);
+  if (!m) {
+    snprintf(err, MN_ERROR_MAX, "%s: out of memory", path);
+    return MN_ERR_MEMORY;
+  }
+  snprintf(m->path, sizeof m->path, "%s", path);
+  const char *slash = strrchr(m->path, '/');
+  m->name = slash ? slash + 1 : m->path;
+
+  fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0 || fstat(fd, &sb) != 0) {
+    snprintf(err, MN_ERROR_MAX, "%s: cannot open model: %s", path, strerror(errno));
+    goto fail;
+  }
+  if (!S_ISREG(sb.st_mode)) {
+    snprintf(err, MN_ERROR_MAX, "%s: not a regular file", path);
+    goto fail;
+  }
+  if (sb.st_size == 0 || (size_t)sb.st_size > MAX_MODEL_BYTES) {
+    snprintf(err, MN_ERROR_MAX, "%s: model file is %s", path, sb.st_size ? "too large" : "empty");
+    st = MN_ERR_FORMAT;
+    goto fail;
+  }
+  map = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+  if (map == MAP_FAILED) {
+    snprintf(err, MN_ERROR_MAX, "%s: cannot map model: %s", path, strerror(errno));
+    goto fail;
+  }
+  if (tfl_parse(map, (size_t)sb.st_size, &tfl, why, sizeof why) != 0) {
+    snprintf(err, MN_ERROR_MAX, "%s: %s", path, why);
+    st = strstr(why, "unsupported") || strstr(why, "not supported") ? MN_ERR_UNSUPPORTED
+                                                                      : MN_ERR_FORMAT;
+    goto fail;
+  }
+  m->kernels = mn_kernels_for(mn_isa_detect());
+  if (mn_build_layers(m, &tfl, why, sizeof why) != 0) {
+    snprintf(err, MN_ERROR_MAX, "%s: %s", path, why);
+    st = MN_ERR_UNSUPPORTED;
+    goto fail;
+  }
+  /* The weights are copied into the kernels' layouts: the file is not needed any more. */
+  tfl_free(&tfl);
+  munmap(map, (size_t)sb.st_size);
+  close(fd);
+  load_default_labels(m);
+  *out = m;
+  return MN_OK;
+
+fail:
+  tfl_free(&tfl);
+  if (map != MAP_FAILED) munmap(map, (size_t)sb.st_size);
+  if (fd >= 0) close(fd);
+  mn_model_free(m);
+  return st;
+}
+
+static void free_labels(mn_model *m) {
+  if (!m->labels) return;
+  for (int i = 0; i < 1000; i++) free(m->labels[i]);
+  free(m->labels);
+  m->labels = NULL;
+}
+
+void mn_model_free(mn_model *m) {
+  if (!m) return;
+  mn_free_layers(m);
+  free_labels(m);
+  free(m);
+}
+
+mn_status mn_model_load_labels(mn_model *m, const char *path, char err[MN_ERROR_MAX]) {
+  FILE *f = fopen(path, "r");
+  if (!f) {
+    snprintf(err, MN_ERROR_MAX, "%s: cannot open labels: %s", path, strerror(errno));
+    return MN_ERR_IO;
+  }
+  char **lines = calloc(1001, sizeof *lines);
+  int n = 0;
+  char buf[1024];
+  mn_status st = MN_OK;
+  while (lines && fgets(buf, sizeof buf, f)) {
+    buf[strcspn(buf, "\r\n")] = '\0';
+    if (n == 1001) {
+      n++;
+      break;
+    }
+    if (!(lines[n++] = strdup(buf))) break;
+  }
+  fclose(f);
+  if (!lines || (n > 0 && !lines[n - 1])) {
+    snprintf(err, MN_ERROR_MAX, "%s: out of memory", path);
+    st = MN_ERR_MEMORY;
+  } else if (n != 1000 && n != 1001) {
+    snprintf(err, MN_ERROR_MAX, "%s: %d lines, expected 1000 or 1001 (background first)", path,
+             n);
+    st = MN_ERR_FORMAT;
+  }
+  if (st != MN_OK) {
+    for (int i = 0; lines && i < 1001; i++) free(lines[i]);
+    free(lines);
+    return st;
+  }
+  free_labels(m);
+  if (n == 1001) { /* drop "background" */
+    free(lines[0]);
+    memmove(lines, lines + 1, 1000 * sizeof *lines);
+    lines[1000] = NULL;
+  }
+  m->labels = lines;
+  return MN_OK;
+}
+
+float mn_model_alpha(const mn_model *m) { return m->alpha; }
+int mn_model_resolution(const mn_model *m) { return m->resolution; }
+mn_dtype mn_model_dtype(const mn_model *m) { return m->dtype; }
+int mn_model_num_classes(const mn_model *m) { return m->classes; }
+const char *mn_model_path(const mn_model *m) { return m->path; }
+const char *mn_model_name(const mn_model *m) { return m->name; }
+
+const char *mn_model_class_label(const mn_model *m, int class_index) {
+  if (!m->labels || class_index < 0 || class_index >= 1000) return NULL;
+  return m->labels[class_index];
+}
+
+static const char *layer_type(const mn_layer *L, char *buf, size_t size) {
+  switch (L->kind) {
+    case MN_LAYER_CONV:
+      snprintf(buf, size, "conv%dx%d/s%d", L->kh, L->kw, L->stride);
+      break;
+    case MN_LAYER_CONV1X1:
+      snprintf(buf, size, "%s", L->fully_connected ? "fc" : "conv1x1");
+      break;
+    case MN_LAYER_DWCONV:
+      snprintf(buf, size, "dwconv%dx%d/s%d", L->kh, L->kw, L->stride);
+      break;
+    case MN_LAYER_AVGPOOL: snprintf(buf, size, "avgpool"); break;
+    case MN_LAYER_RESHAPE: snprintf(buf, size, "reshape"); break;
+    case MN_LAYER_SOFTMAX: snprintf(buf, size, "softmax"); break;
+  }
+  return buf;
+}
+
+int mn_model_layers(const mn_model *m, int resolution, mn_layer_info *layers, int max) {
+  mn_layer_shape *s = calloc((size_t)m->n_layers, sizeof *s);
+  char err[MN_ERROR_MAX];
+  if (!s || mn_plan_shapes(m, resolution, s, err, sizeof err) != 0) {
+    free(s);
+    return -1;
+  }
+  for (int i = 0; i < m->n_layers && i < max; i++) {
+    const mn_layer *L = &m->layers[i];
+    mn_layer_info *info = &layers[i];
+    memset(info, 0, sizeof *info);
+    layer_type(L, info->type, sizeof info->type);
+    info->out_h = s[i].out_h, info->out_w = s[i].out_w, info->out_c = s[i].out_c;
+    info->params = L->params;
+    int64_t outputs = (int64_t)s[i].out_h * s[i].out_w * s[i].out_c;
+    if (L->kind == MN_LAYER_DWCONV)
+      info->macs = outputs * L->kh * L->kw;
+    else if (L->kind == MN_LAYER_CONV || L->kind == MN_LAYER_CONV1X1)
+      info->macs = outputs * L->kh * L->kw * L->in_c;
+  }
+  free(s);
+  return m->n_layers;
+}

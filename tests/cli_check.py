@@ -1,0 +1,180 @@
+#!/usr/bin/env python3
+"""Black-box tests of mobilenet-classify and mobilenet-bench: JSON output,
+the model summary, model selection and bad input.
+
+Usage: cli_check.py BUILD_APP_DIR
+Exit 0 = pass, 1 = fail, 77 = shared data missing (meson skip).
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SHARED = os.environ.get("MOBILENET_SHARED", os.path.join(HERE, "..", "..", "shared"))
+MODELS = os.path.join(SHARED, "models")
+PHOTOS = os.path.join(SHARED, "images", "photos")
+
+passed = 0
+failed = 0
+
+
+def check(name, cond, detail=""):
+    global passed, failed
+    if cond:
+        passed += 1
+        print(f"ok   {name}")
+    else:
+        failed += 1
+        print(f"FAIL {name} {detail}")
+
+
+def run(*args, **kw):
+    return subprocess.run(list(args), capture_output=True, text=True, timeout=300, **kw)
+
+
+def main():
+    if len(sys.argv) != 2:
+        print(__doc__)
+        return 2
+    app = sys.argv[1]
+    classify = os.path.join(app, "mobilenet-classify")
+    bench = os.path.join(app, "mobilenet-bench")
+    if not os.path.isdir(MODELS) or not os.path.isdir(PHOTOS):
+        print(f"SKIP: shared data not found: {SHARED} (set MOBILENET_SHARED)")
+        return 77
+    tmp = tempfile.mkdtemp(prefix="mn-cli-")
+    try:
+        tests(classify, bench, tmp)
+    finally:
+        shutil.rmtree(tmp)
+    print(f"{passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+def tests(classify, bench, tmp):
+    hopper = os.path.join(PHOTOS, "grace_hopper.jpg")
+    cat = os.path.join(PHOTOS, "cat.bmp")
+    env = dict(os.environ, MOBILENET_MODELS=MODELS)
+
+    # --- JSON per image, with the fields the README documents
+    r = run(classify, "--alpha", "1.0", "--dtype", "u8", "--json", hopper, cat, env=env)
+    lines = r.stdout.splitlines()
+    check("json: exit 0", r.returncode == 0, r.stderr)
+    check("json: one object per image", len(lines) == 2, r.stdout)
+    objs = [json.loads(line) for line in lines]
+    o = objs[0]
+    check("json: fields", set(o) >= {"file", "model", "alpha", "resolution", "ms", "top"}, o)
+    check("json: model picked by alpha/dtype", o["model"] == "mobilenet_v1_1.0_224_quant.tflite"
+          and o["alpha"] == 1 and o["resolution"] == 224, o)
+    check("json: top-5", len(o["top"]) == 5 and all(set(t) == {"class", "label", "score"}
+                                                     for t in o["top"]), o["top"])
+    check("json: grace_hopper is a military uniform (class 652, 0.863)",
+          o["top"][0]["class"] == 652 and o["top"][0]["label"] == "military uniform"
+          and abs(o["top"][0]["score"] - 0.86328) < 1e-4, o["top"][0])
+    check("json: scores sorted", all(a["score"] >= b["score"] for a, b in zip(o["top"], o["top"][1:])))
+    check("json: cat.bmp is an Egyptian cat", objs[1]["top"][0]["label"] == "Egyptian cat", objs[1])
+
+    # --- model choice: the file of that alpha trained nearest the requested resolution
+    r = run(classify, "--alpha", "0.75", "--dtype", "u8", "--resolution", "200", "--json", hopper,
+            env=env)
+    o = json.loads(r.stdout.splitlines()[0]) if r.returncode == 0 else {}
+    check("choice: 0.75 u8 near 200 -> 0.75_192, run at 200",
+          o.get("model") == "mobilenet_v1_0.75_192_quant.tflite" and o.get("resolution") == 200, r)
+    r = run(classify, "--alpha", "0.5", "--dtype", "f32", "--top", "3", "--json", hopper, env=env)
+    o = json.loads(r.stdout) if r.returncode == 0 else {}
+    check("choice: 0.5 f32 -> 0.5_160_dequant, --top 3",
+          o.get("model") == "mobilenet_v1_0.5_160_dequant.tflite" and len(o.get("top", [])) == 3, r)
+    r = run(classify, "--alpha", "0.3", hopper, env=env)
+    check("choice: unknown alpha is a clear error", r.returncode == 2 and "alpha 0.3" in r.stderr
+          and "alphas found" in r.stderr, r.stderr)
+
+    # --- --info, used by scripts/fetch-models
+    r = run(classify, "--model", os.path.join(MODELS, "mobilenet_v1_0.25_128_quant.tflite"), "--info")
+    check("info line", r.stdout.strip() == "alpha=0.25 resolution=128 dtype=u8 classes=1001", r.stdout)
+    r = run(classify, "--model", os.path.join(MODELS, "mobilenet_v1_0.75_224.tflite"), "--info")
+    check("info line (Keras float, 1000 classes)",
+          r.stdout.strip() == "alpha=0.75 resolution=224 dtype=f32 classes=1000", r.stdout)
+
+    # --- --summary: the seed's figures for 1.0 at 224
+    r = run(classify, "--alpha", "1.0", "--dtype", "u8", "--summary", "--json", env=env)
+    s = json.loads(r.stdout) if r.returncode == 0 else {}
+    check("summary: ~4.2 M parameters", 4.1e6 < s.get("params", 0) < 4.3e6, s.get("params"))
+    check("summary: ~569 M MACs", 565e6 < s.get("macs", 0) < 572e6, s.get("macs"))
+    check("summary: 28 conv layers + pool/reshape/softmax",
+          len(s.get("layers", [])) == 31 and s["layers"][0]["type"] == "conv3x3/s2", s.get("layers"))
+    r = run(classify, "--alpha", "1.0", "--dtype", "u8", "--summary", "--resolution", "128", env=env)
+    check("summary text at 128", r.returncode == 0 and "total:" in r.stdout and "4x4x1024" in r.stdout,
+          r.stdout[-300:])
+
+    # --- bad input: one-line error naming the file and the cause, other files still done
+    junk = os.path.join(tmp, "notes.jpg")
+    with open(junk, "w") as f:
+        f.write("this is not an image\n")
+    trunc = os.path.join(tmp, "truncated.jpg")
+    with open(hopper, "rb") as f:
+        data = f.read()
+    with open(trunc, "wb") as f:
+        f.write(data[:600])
+    empty = os.path.join(tmp, "empty.ppm")
+    with open(empty, "wb") as f:
+        f.write(b"P6\n0 0\n255\n")
+    huge = os.path.join(tmp, "huge.ppm")
+    with open(huge, "wb") as f:
+        f.write(b"P6\n40000 40000\n255\n" + b"\0" * 1000)
+    missing = os.path.join(tmp, "missing.jpg")
+    bad = [junk, trunc, empty, huge, missing]
+    r = run(classify, "--alpha", "0.25", "--dtype", "u8", "--json", junk, hopper, trunc, empty,
+            huge, missing, cat, env=env)
+    check("bad images: exit status 1", r.returncode == 1, r.returncode)
+    errs = r.stderr.strip().splitlines()
+    check("bad images: one line each", len(errs) == len(bad), errs)
+    for path in bad:
+        line = [e for e in errs if path in e]
+        check(f"bad images: message names {os.path.basename(path)}", len(line) == 1, errs)
+    good = [json.loads(line) for line in r.stdout.splitlines()]
+    done = [g["file"] for g in good if "top" in g]
+    check("bad images: the good files are still classified", done == [hopper, cat], done)
+    check("bad images: json error objects", sum("error" in g for g in good) == len(bad), good)
+    check("huge image refused by size", any("40000" in e for e in errs), errs)
+
+    model = os.path.join(tmp, "broken.tflite")
+    with open(os.path.join(MODELS, "mobilenet_v1_0.25_128_quant.tflite"), "rb") as f:
+        blob = f.read()
+    with open(model, "wb") as f:
+        f.write(blob[: len(blob) // 3])
+    r = run(classify, "--model", model, hopper)
+    check("truncated model: exit 2, one line naming it", r.returncode == 2 and model in r.stderr
+          and len(r.stderr.strip().splitlines()) == 1, r.stderr)
+    r = run(classify, "--model", os.path.join(tmp, "nope.tflite"), hopper)
+    check("missing model: exit 2, names it", r.returncode == 2 and "nope.tflite" in r.stderr, r.stderr)
+    r = run(classify, "--model", os.path.join(MODELS, "mobilenet_v2_1.0_224_quant.tflite"), hopper)
+    check("v2 model refused, naming the operator", r.returncode == 2 and "ADD" in r.stderr, r.stderr)
+    for res in ("31", "513", "abc"):
+        r = run(classify, "--alpha", "0.25", "--resolution", res, hopper, env=env)
+        check(f"resolution {res} refused", r.returncode == 2 and "--resolution" in r.stderr, r.stderr)
+    r = run(classify, "--models", os.path.join(tmp, "empty-dir"), hopper)
+    check("missing models folder: says how to fetch", r.returncode == 2 and "fetch-models" in r.stderr,
+          r.stderr)
+
+    # --- folders: every image inside, in name order
+    r = run(classify, "--alpha", "0.25", "--dtype", "u8", "--json", PHOTOS, env=env)
+    files = [json.loads(line)["file"] for line in r.stdout.splitlines()]
+    check("folder: all 24 photos, sorted", r.returncode == 0 and len(files) == 24
+          and files == sorted(files), (r.returncode, len(files)))
+
+    # --- bench JSON
+    r = run(bench, "--alpha", "0.25", "--dtype", "u8", "--resolution", "128", "--threads", "1",
+            "--runs", "5", "--json", env=env)
+    b = json.loads(r.stdout) if r.returncode == 0 else {}
+    check("bench json fields", set(b) >= {"alpha", "resolution", "dtype", "threads", "median_ms",
+                                          "min_ms", "max_ms", "fps"} and b["threads"] == 1
+          and b["min_ms"] <= b["median_ms"] <= b["max_ms"], b)
+    r = run(bench, "--alpha", "0.25", "--runs", "0", env=env)
+    check("bench: --runs 0 refused", r.returncode == 2, r.stderr)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
