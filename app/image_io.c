@@ -578,7 +578,8 @@ static int load_stb(const uint8_t *data, size_t size, const char *name, image_fo
     set_error(err, name, "corrupt PNG: bad CRC in chunk %s", chunk);
     goto done;
   }
-  if ((fmt == FMT_BMP && !bmp_complete(data, size)) || (fmt == FMT_GIF && !gif_complete(data, size))) {
+  if ((fmt == FMT_BMP && !bmp_complete(data, size)) ||
+      (fmt == FMT_GIF && !gif_complete(data, size))) {
     set_error(err, name, "truncated %s: the data ends before the end of the image", what);
     goto done;
   }
@@ -633,7 +634,8 @@ static int load_stb(const uint8_t *data, size_t size, const char *name, image_fo
     bmp16_to_pillow(data, size, rgb, npixels);
   } else if (fmt == FMT_PNM && pnm.maxval != 255) {
     uint8_t small[256];
-    for (unsigned v = 0; v < 256; v++) small[v] = (uint8_t)pil_rescale(v, (unsigned)pnm.maxval, 255);
+    for (unsigned v = 0; v < 256; v++)
+      small[v] = (uint8_t)pil_rescale(v, (unsigned)pnm.maxval, 255);
     for (size_t i = 0; i < npixels * 3; i++) rgb[i] = small[rgb[i]];
   }
 
@@ -753,7 +755,8 @@ int image_load_file(const char *path, image_rgb *out, char err[IMAGE_ERROR_MAX])
     out->width = out->height = 0;
   }
   if (!path || !out) {
-    set_error(err, path ? path : "<null>", "invalid argument: %s", path ? "no output image" : "no path");
+    set_error(err, path ? path : "<null>", "invalid argument: %s",
+              path ? "no output image" : "no path");
     return -1;
   }
   uint8_t *data = NULL;

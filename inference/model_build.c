@@ -176,13 +176,16 @@ static int build_conv(builder *b, int op_i, mn_layer *L, int depthwise) {
   L->bias_q = bq;
   L->rq.mult = (double)in->scale * (double)w->scale / (double)out->scale;
   L->rq.in_zp = in->zero_point;
+  L->rq.w_zp = w->zero_point;
   L->rq.out_zp = out->zero_point;
   if (L->kind == MN_LAYER_DWCONV) {
     L->wq = alloc_array((size_t)(kh * kw + 1) * mn_dw_period(oc), sizeof(int32_t));
     if (L->wq) mn_u8_dw_pack(kh, kw, oc, wq, w->zero_point, bq, L->wq);
   } else {
-    L->wq = alloc_array(mn_u8_gemm_packed_size(oc, kh * kw * ic), sizeof(int32_t));
-    if (L->wq) mn_u8_gemm_pack(oc, kh * kw * ic, wq, w->zero_point, bq, L->wq);
+    const mn_u8_gemm *g = &m->kernels->u8_gemm;
+    L->wq = alloc_array(mn_u8_gemm_packed_size(g, oc, kh * kw * ic), 1);
+    if (L->wq)
+      mn_u8_gemm_pack(g, oc, kh * kw * ic, wq, w->zero_point, in->zero_point, bq, L->wq);
   }
   if (!L->wq) return fail(b, op_i, "out of memory");
   return 0;

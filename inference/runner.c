@@ -154,14 +154,14 @@ static void run_layer_u8(const mn_model *m, const mn_layer *L, const mn_layer_sh
   switch (L->kind) {
     case MN_LAYER_CONV:
       split(s->out_h, ith, nth, &a, &b);
-      mn_u8_conv_gemm(k, &g, in, L->wq, out, &L->rq, a, b);
+      mn_u8_conv_gemm(&k->u8_gemm, &g, in, L->wq, out, &L->rq, a, b);
       break;
     case MN_LAYER_DWCONV:
       split(s->out_h, ith, nth, &a, &b);
       k->u8_dwconv(&g, in, L->wq, out, &L->rq, a, b);
       break;
     case MN_LAYER_CONV1X1:
-      mn_u8_gemm_run(k, s->out_h * s->out_w, L->out_c, L->in_c, in, (size_t)L->in_c, L->wq, out,
+      mn_u8_gemm_run(&k->u8_gemm, s->out_h * s->out_w, L->out_c, L->in_c, in, (size_t)L->in_c, L->wq, out,
                      (size_t)L->out_c, &L->rq, ith, nth);
       break;
     case MN_LAYER_AVGPOOL:

@@ -88,8 +88,8 @@ void mn_f32_conv_gemm(const mn_f32_gemm *gemm, const mn_conv_geom *g, const floa
   }
 }
 
-void mn_u8_conv_gemm(const mn_kernels *kern, const mn_conv_geom *g, const uint8_t *in,
-                     const int32_t *packed, uint8_t *out, const mn_requant *rq, int y0, int y1) {
+void mn_u8_conv_gemm(const mn_u8_gemm *gemm, const mn_conv_geom *g, const uint8_t *in,
+                     const void *packed, uint8_t *out, const mn_requant *rq, int y0, int y1) {
   const int K = g->kh * g->kw * g->in_c;
   uint8_t patch[PATCH_VALUES];
   int chunk = PATCH_VALUES / K;
@@ -98,7 +98,7 @@ void mn_u8_conv_gemm(const mn_kernels *kern, const mn_conv_geom *g, const uint8_
   for (int p = y0 * g->out_w; p < y1 * g->out_w; p += chunk) {
     int n = y1 * g->out_w - p < chunk ? y1 * g->out_w - p : chunk;
     im2col_u8(g, in, p, n, (uint8_t)rq->in_zp, patch);
-    mn_u8_gemm_run(kern, n, g->out_c, K, patch, (size_t)K, packed, out + (size_t)p * g->out_c,
+    mn_u8_gemm_run(gemm, n, g->out_c, K, patch, (size_t)K, packed, out + (size_t)p * g->out_c,
                    (size_t)g->out_c, rq, 0, 1);
   }
 }

@@ -44,9 +44,14 @@ void mn_f32_gemm_run(const mn_f32_gemm *g, int m, int n, int k, const float *a, 
     int row = rb * g->mr, col = pb * g->nr;
     int mr = m - row < g->mr ? m - row : g->mr;
     int nc = n - col < g->nr ? n - col : g->nr;
-    g->ukernel(mr, nc, k, a + (size_t)row * a_stride, a_stride,
-               packed + (size_t)pb * g->nr * (size_t)(k + 1), c + (size_t)row * c_stride + col,
-               c_stride, lo, hi);
+    const float *panel = packed + (size_t)pb * g->nr * (size_t)(k + 1);
+    if (mr * 4 <= g->mr) /* a short tile: one row at a time costs less */
+      for (int i = 0; i < mr; i++)
+        g->ukernel_1row(1, nc, k, a + (size_t)(row + i) * a_stride, a_stride, panel,
+                        c + (size_t)(row + i) * c_stride + col, c_stride, lo, hi);
+    else
+      g->ukernel(mr, nc, k, a + (size_t)row * a_stride, a_stride, panel,
+                 c + (size_t)row * c_stride + col, c_stride, lo, hi);
   }
 }
 
@@ -61,39 +66,60 @@ void mn_f32_gemm_ref(int m, int n, int k, const float *a, const float *w_nk, con
     }
 }
 
-size_t mn_u8_gemm_packed_size(int n, int k) {
-  size_t panels = (size_t)(n + MN_U8_GEMM_NR - 1) / MN_U8_GEMM_NR;
-  return panels * MN_U8_GEMM_NR * (size_t)(k + 1);
+size_t mn_u8_gemm_packed_size(const mn_u8_gemm *g, int n, int k) {
+  size_t panels = (size_t)(n + g->nr - 1) / (size_t)g->nr;
+  if (g->format == MN_U8_PACK_S8X4)
+    return panels * (size_t)g->nr * (4 + 4 * (size_t)((k + 3) / 4));
+  return panels * (size_t)g->nr * (size_t)(k + 1) * 4;
 }
 
-void mn_u8_gemm_pack(int n, int k, const uint8_t *w_nk, int32_t w_zp, const int32_t *bias,
-                     int32_t *packed) {
-  const int nr = MN_U8_GEMM_NR;
+void mn_u8_gemm_pack(const mn_u8_gemm *g, int n, int k, const uint8_t *w_nk, int32_t w_zp,
+                     int32_t in_zp, const int32_t *bias, void *packed) {
+  const int nr = g->nr;
+  const size_t panel_bytes = mn_u8_gemm_packed_size(g, nr, k);
   for (int n0 = 0; n0 < n; n0 += nr) {
-    int32_t *p = packed + (size_t)(n0 / nr) * nr * (size_t)(k + 1);
-    for (int j = 0; j < nr; j++) p[j] = (n0 + j < n && bias) ? bias[n0 + j] : 0;
-    for (int q = 0; q < k; q++)
-      for (int j = 0; j < nr; j++)
-        p[(size_t)(q + 1) * nr + j] =
-            n0 + j < n ? (int32_t)w_nk[(size_t)(n0 + j) * k + q] - w_zp : 0;
+    uint8_t *p = (uint8_t *)packed + (size_t)(n0 / nr) * panel_bytes;
+    if (g->format == MN_U8_PACK_S8X4) {
+      int32_t *colc = (int32_t *)p;
+      int8_t *w = (int8_t *)(colc + nr);
+      const int groups = (k + 3) / 4, d = 128 - w_zp;
+      for (int j = 0; j < nr; j++) {
+        const int col = n0 + j;
+        int32_t sum_s = 0;
+        for (int q = 0; q < groups * 4; q++) {
+          int8_t s = 0;
+          if (col < n && q < k) s = (int8_t)((int)w_nk[(size_t)col * k + q] - 128);
+          w[(size_t)(q / 4) * nr * 4 + (size_t)j * 4 + q % 4] = s;
+          sum_s += s;
+        }
+        colc[j] = col < n ? (bias ? bias[col] : 0) - in_zp * sum_s - k * in_zp * d : 0;
+      }
+    } else {
+      int32_t *q32 = (int32_t *)p;
+      for (int j = 0; j < nr; j++) q32[j] = (n0 + j < n && bias) ? bias[n0 + j] : 0;
+      for (int q = 0; q < k; q++)
+        for (int j = 0; j < nr; j++)
+          q32[(size_t)(q + 1) * nr + j] =
+              n0 + j < n ? (int32_t)w_nk[(size_t)(n0 + j) * k + q] - w_zp : 0;
+    }
   }
 }
 
-void mn_u8_gemm_run(const mn_kernels *kern, int m, int n, int k, const uint8_t *a,
-                    size_t a_stride, const int32_t *packed, uint8_t *c, size_t c_stride,
-                    const mn_requant *rq, int ith, int nth) {
-  const int MR = MN_U8_GEMM_MR, NR = MN_U8_GEMM_NR;
-  const int mb = (m + MR - 1) / MR, nb = (n + NR - 1) / NR;
+void mn_u8_gemm_run(const mn_u8_gemm *g, int m, int n, int k, const uint8_t *a, size_t a_stride,
+                    const void *packed, uint8_t *c, size_t c_stride, const mn_requant *rq,
+                    int ith, int nth) {
+  const int mb = (m + g->mr - 1) / g->mr, nb = (n + g->nr - 1) / g->nr;
+  const size_t panel_bytes = mn_u8_gemm_packed_size(g, g->nr, k);
   int t0, t1;
   tile_range(mb * nb, ith, nth, &t0, &t1);
   for (int t = t0; t < t1; t++) {
     int pb = t / mb, rb = t % mb;
-    int row = rb * MR, col = pb * NR;
-    int mr = m - row < MR ? m - row : MR;
-    int nc = n - col < NR ? n - col : NR;
-    kern->u8_gemm_tile(mr, nc, k, a + (size_t)row * a_stride, a_stride,
-                       packed + (size_t)pb * NR * (size_t)(k + 1),
-                       c + (size_t)row * c_stride + col, c_stride, rq);
+    int row = rb * g->mr, col = pb * g->nr;
+    int mr = m - row < g->mr ? m - row : g->mr;
+    int nc = n - col < g->nr ? n - col : g->nr;
+    g->ukernel(mr, nc, k, a + (size_t)row * a_stride, a_stride,
+               (const uint8_t *)packed + (size_t)pb * panel_bytes,
+               c + (size_t)row * c_stride + col, c_stride, rq);
   }
 }
 

@@ -1,5 +1,6 @@
 /* isa.c: picks the instruction-set level at run time, so one binary runs on
  * any x86-64 machine and uses the widest vectors the CPU has. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -7,6 +8,7 @@
 
 const char *mn_isa_name(mn_isa isa) {
   switch (isa) {
+    case MN_ISA_AVX512VNNI: return "avx512vnni";
     case MN_ISA_AVX512: return "avx512";
     case MN_ISA_AVX2: return "avx2";
     default: return "generic";
@@ -19,7 +21,7 @@ static mn_isa cpu_level(void) {
   if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
       __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
       __builtin_cpu_supports("fma"))
-    return MN_ISA_AVX512;
+    return __builtin_cpu_supports("avx512vnni") ? MN_ISA_AVX512VNNI : MN_ISA_AVX512;
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return MN_ISA_AVX2;
 #endif
   return MN_ISA_GENERIC;
@@ -33,13 +35,30 @@ mn_isa mn_isa_detect(void) {
     if (strcmp(force, "generic") == 0) want = MN_ISA_GENERIC;
     else if (strcmp(force, "avx2") == 0) want = MN_ISA_AVX2;
     else if (strcmp(force, "avx512") == 0) want = MN_ISA_AVX512;
+    else if (strcmp(force, "avx512vnni") == 0) want = MN_ISA_AVX512VNNI;
     if (want < best) best = want; /* only ever lower: a higher level would crash */
   }
   return best;
 }
 
+#if defined(__x86_64__)
+static mn_kernels vnni_table;
+static pthread_once_t vnni_once = PTHREAD_ONCE_INIT;
+
+static void build_vnni_table(void) {
+  vnni_table = mn_kernels__avx512;
+  vnni_table.isa = MN_ISA_AVX512VNNI;
+  vnni_table.u8_gemm = (mn_u8_gemm){"mn_u8_gemm_8x32c4__avx512vnni", 8, 32, MN_U8_PACK_S8X4,
+                                    mn_u8_gemm_8x32c4__avx512vnni};
+}
+#endif
+
 const mn_kernels *mn_kernels_for(mn_isa isa) {
 #if defined(__x86_64__)
+  if (isa == MN_ISA_AVX512VNNI) {
+    pthread_once(&vnni_once, build_vnni_table);
+    return &vnni_table;
+  }
   if (isa == MN_ISA_AVX512) return &mn_kernels__avx512;
   if (isa == MN_ISA_AVX2) return &mn_kernels__avx2;
 #else

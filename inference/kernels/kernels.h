@@ -14,10 +14,15 @@
 
 /* ---- instruction-set levels ------------------------------------------- */
 
-typedef enum { MN_ISA_GENERIC = 0, MN_ISA_AVX2 = 1, MN_ISA_AVX512 = 2 } mn_isa;
+typedef enum {
+  MN_ISA_GENERIC = 0,
+  MN_ISA_AVX2 = 1,       /* AVX2 + FMA */
+  MN_ISA_AVX512 = 2,     /* AVX-512 F/VL/BW/DQ */
+  MN_ISA_AVX512VNNI = 3  /* and VNNI: uint8 dot products */
+} mn_isa;
 
 /* The best level this CPU runs, lowered by $MOBILENET_ISA
- * (generic | avx2 | avx512) when set. */
+ * (generic | avx2 | avx512 | avx512vnni) when set. */
 mn_isa mn_isa_detect(void);
 const char *mn_isa_name(mn_isa isa);
 
@@ -26,6 +31,7 @@ const char *mn_isa_name(mn_isa isa);
 typedef struct {
   double mult;    /* input_scale * weight_scale / output_scale */
   int32_t in_zp;  /* input zero point */
+  int32_t w_zp;   /* weight zero point */
   int32_t out_zp; /* output zero point */
   int32_t qmin, qmax;
 } mn_requant;
@@ -54,6 +60,7 @@ typedef struct {
   const char *name;
   int mr, nr;
   mn_f32_gemm_ukernel ukernel;
+  mn_f32_gemm_ukernel ukernel_1row; /* same panels, one row (mr = 1) */
 } mn_f32_gemm;
 
 size_t mn_f32_gemm_packed_size(int n, int k, int nr);
@@ -69,15 +76,37 @@ void mn_f32_gemm_ref(int m, int n, int k, const float *a, const float *w_nk, con
 
 /* ---- uint8 GEMM (1x1 convolution / fully connected) -------------------- */
 
-/* Packed weights: ceil(n / nr) panels of nr int32 biases then k rows of nr
- * int32 (q_w - zp_w). */
-#define MN_U8_GEMM_NR 16
-#define MN_U8_GEMM_MR 4
-size_t mn_u8_gemm_packed_size(int n, int k);
-void mn_u8_gemm_pack(int n, int k, const uint8_t *w_nk, int32_t w_zp, const int32_t *bias,
-                     int32_t *packed);
+/* How a level's micro-kernel wants the weights. */
+typedef enum {
+  MN_U8_PACK_I32 = 0, /* panels of nr int32 biases, then k rows of nr int32 (q - w_zp) */
+  MN_U8_PACK_S8X4 = 1 /* panels of nr int32 column constants, then ceil(k/4) groups of
+                         nr x 4 int8 (q - 128): see u8_gemm_vnni.c */
+} mn_u8_pack_format;
+
+typedef void (*mn_u8_gemm_ukernel)(int mr, int nc, int k, const uint8_t *a, size_t a_stride,
+                                   const void *panel, uint8_t *c, size_t c_stride,
+                                   const mn_requant *rq);
+typedef struct {
+  const char *name;
+  int mr, nr;
+  mn_u8_pack_format format;
+  mn_u8_gemm_ukernel ukernel;
+} mn_u8_gemm;
+
+size_t mn_u8_gemm_packed_size(const mn_u8_gemm *g, int n, int k); /* bytes */
+void mn_u8_gemm_pack(const mn_u8_gemm *g, int n, int k, const uint8_t *w_nk, int32_t w_zp,
+                     int32_t in_zp, const int32_t *bias, void *packed);
+void mn_u8_gemm_run(const mn_u8_gemm *g, int m, int n, int k, const uint8_t *a, size_t a_stride,
+                    const void *packed, uint8_t *c, size_t c_stride, const mn_requant *rq,
+                    int ith, int nth);
 void mn_u8_gemm_ref(int m, int n, int k, const uint8_t *a, const uint8_t *w_nk, int32_t w_zp,
                     const int32_t *bias, uint8_t *c, const mn_requant *rq);
+
+#if defined(__x86_64__)
+void mn_u8_gemm_8x32c4__avx512vnni(int mr, int nc, int k, const uint8_t *a, size_t a_stride,
+                                   const void *panel, uint8_t *c, size_t c_stride,
+                                   const mn_requant *rq);
+#endif
 
 /* ---- convolution geometry ----------------------------------------------- */
 
@@ -122,9 +151,7 @@ typedef struct {
                      float lo, float hi, int y0, int y1);
   void (*u8_dwconv)(const mn_conv_geom *g, const uint8_t *in, const int32_t *packed,
                     uint8_t *out, const mn_requant *rq, int y0, int y1);
-  /* uint8 GEMM tile: mr (<= MN_U8_GEMM_MR) rows x one panel of MN_U8_GEMM_NR */
-  void (*u8_gemm_tile)(int mr, int nc, int k, const uint8_t *a, size_t a_stride,
-                       const int32_t *panel, uint8_t *c, size_t c_stride, const mn_requant *rq);
+  mn_u8_gemm u8_gemm;
 } mn_kernels;
 
 /* The GEMM shape that wastes least on n output columns. */
@@ -133,18 +160,14 @@ const mn_f32_gemm *mn_f32_gemm_for(const mn_kernels *kern, int n);
 /* The kernel table of a level (never NULL: falls back to generic). */
 const mn_kernels *mn_kernels_for(mn_isa isa);
 extern const mn_kernels mn_kernels__generic, mn_kernels__avx2, mn_kernels__avx512;
-
-/* Runs the uint8 GEMM tiles of thread ith of nth with the table's tile kernel. */
-void mn_u8_gemm_run(const mn_kernels *kern, int m, int n, int k, const uint8_t *a,
-                    size_t a_stride, const int32_t *packed, uint8_t *c, size_t c_stride,
-                    const mn_requant *rq, int ith, int nth);
+/* avx512vnni is the avx512 table with the VNNI uint8 GEMM (isa.c). */
 
 /* KxK convolution as im2col + GEMM over output rows [y0, y1); weights
  * packed for the GEMM from TFLite's [out_c][kh][kw][in_c] (= [n][k]). */
 void mn_f32_conv_gemm(const mn_f32_gemm *gemm, const mn_conv_geom *g, const float *in,
                       const float *packed, float *out, float lo, float hi, int y0, int y1);
-void mn_u8_conv_gemm(const mn_kernels *kern, const mn_conv_geom *g, const uint8_t *in,
-                     const int32_t *packed, uint8_t *out, const mn_requant *rq, int y0, int y1);
+void mn_u8_conv_gemm(const mn_u8_gemm *gemm, const mn_conv_geom *g, const uint8_t *in,
+                     const void *packed, uint8_t *out, const mn_requant *rq, int y0, int y1);
 
 /* Requantizes n int32 accumulators into uint8 (vectorisable). */
 void mn_requantize_row(const int32_t *acc, int n, const mn_requant *rq, uint8_t *out);

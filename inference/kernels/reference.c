@@ -84,30 +84,45 @@ void mn_u8_dwconv_ref(const mn_conv_geom *g, const uint8_t *in, const uint8_t *w
 
 void mn_f32_avgpool(const float *in, int pixels, int c, float *out, float lo, float hi, int c0,
                     int c1) {
-  for (int ch = c0; ch < c1; ch++) {
-    double s = 0.0;
-    for (int p = 0; p < pixels; p++) s += in[(size_t)p * c + ch];
-    out[ch] = clampf((float)(s / pixels), lo, hi);
+  /* Pixels outside, channels inside: contiguous reads. Sums in double, in
+   * blocks of channels that fit on the stack. */
+  double sum[256];
+  for (int b0 = c0; b0 < c1; b0 += 256) {
+    const int n = c1 - b0 < 256 ? c1 - b0 : 256;
+    for (int j = 0; j < n; j++) sum[j] = 0.0;
+    for (int p = 0; p < pixels; p++) {
+      const float *row = in + (size_t)p * c + b0;
+      for (int j = 0; j < n; j++) sum[j] += row[j];
+    }
+    for (int j = 0; j < n; j++) out[b0 + j] = clampf((float)(sum[j] / pixels), lo, hi);
   }
 }
 
 /* TFLite's integer average: rounded integer division of the window sum. */
 void mn_u8_avgpool(const uint8_t *in, int pixels, int c, uint8_t *out, int32_t qmin, int32_t qmax,
                    int c0, int c1) {
-  for (int ch = c0; ch < c1; ch++) {
-    int32_t s = 0;
-    for (int p = 0; p < pixels; p++) s += in[(size_t)p * c + ch];
-    int32_t v = (s + pixels / 2) / pixels;
-    out[ch] = (uint8_t)(v < qmin ? qmin : v > qmax ? qmax : v);
+  int32_t sum[256];
+  for (int b0 = c0; b0 < c1; b0 += 256) {
+    const int n = c1 - b0 < 256 ? c1 - b0 : 256;
+    for (int j = 0; j < n; j++) sum[j] = 0;
+    for (int p = 0; p < pixels; p++) {
+      const uint8_t *row = in + (size_t)p * c + b0;
+      for (int j = 0; j < n; j++) sum[j] += row[j];
+    }
+    for (int j = 0; j < n; j++) {
+      int32_t v = (sum[j] + pixels / 2) / pixels;
+      out[b0 + j] = (uint8_t)(v < qmin ? qmin : v > qmax ? qmax : v);
+    }
   }
 }
 
 void mn_f32_softmax(const float *in, int n, float beta, float *out) {
   double mx = in[0];
   for (int i = 1; i < n; i++) mx = in[i] > mx ? in[i] : mx;
+  double e[4096]; /* one exp per value (n <= 4096: at most 1001 classes here) */
   double sum = 0.0;
-  for (int i = 0; i < n; i++) sum += exp((double)beta * (in[i] - mx));
-  for (int i = 0; i < n; i++) out[i] = (float)(exp((double)beta * (in[i] - mx)) / sum);
+  for (int i = 0; i < n; i++) sum += e[i % 4096] = exp((double)beta * (in[i] - mx));
+  for (int i = 0; i < n; i++) out[i] = (float)(e[i % 4096] / sum);
 }
 
 void mn_u8_softmax(const uint8_t *in, int n, float beta, float in_scale, float out_scale,

@@ -8,7 +8,13 @@
  * Channel loops are contiguous and branch-free so the compiler vectorises
  * them at the level's width.
  */
+#include <stddef.h>
 #include <string.h>
+#if defined(__x86_64__) && (defined(__AVX2__) || defined(__AVX512F__))
+#include <immintrin.h>
+
+#include "requant_x86.h"
+#endif
 
 #include "kernels.h"
 
@@ -38,8 +44,9 @@ typedef int32_t vi_u __attribute__((vector_size(VW * 4), aligned(4)));
 
 typedef float vf8 __attribute__((vector_size(32)));
 typedef float vf8_u __attribute__((vector_size(32), aligned(4)));
+typedef int32_t vi8 __attribute__((vector_size(32)));
 
-#define DEFINE_GEMM(NAME, VT, VTU, W, ROWS, NVEC)                                              \
+#define DEFINE_GEMM(NAME, VT, VTU, IT, W, ROWS, NVEC)                                          \
   void NAME(int mr, int nc, int k, const float *a, size_t a_stride, const float *panel,       \
             float *c, size_t c_stride, float lo, float hi);                                   \
   void NAME(int mr, int nc, int k, const float *a, size_t a_stride, const float *panel,       \
@@ -62,23 +69,45 @@ typedef float vf8_u __attribute__((vector_size(32), aligned(4)));
         _Pragma("GCC unroll 8") for (int j = 0; j < (NVEC); j++) acc[i][j] += b[j] * av;       \
       }                                                                                        \
     }                                                                                          \
-    for (int i = 0; i < mr; i++) {                                                             \
-      float row[COLS];                                                                         \
-      memcpy(row, acc[i], sizeof row);                                                         \
-      for (int j = 0; j < COLS; j++) {                                                         \
-        float v = row[j];                                                                      \
-        v = v < lo ? lo : v;                                                                   \
-        row[j] = v > hi ? hi : v;                                                              \
+    /* clamp in registers (compare masks select lo / hi), store whole vectors */               \
+    const VT vlo = (VT){0} + lo, vhi = (VT){0} + hi;                                           \
+    _Pragma("GCC unroll 16") for (int i = 0; i < (ROWS); i++)                                  \
+      _Pragma("GCC unroll 8") for (int j = 0; j < (NVEC); j++) {                               \
+        VT v = acc[i][j];                                                                      \
+        IT m = v < vlo;                                                                        \
+        v = (VT)(((IT)v & ~m) | ((IT)vlo & m));                                                \
+        m = v > vhi;                                                                           \
+        acc[i][j] = (VT)(((IT)v & ~m) | ((IT)vhi & m));                                        \
       }                                                                                        \
-      memcpy(c + (size_t)i * c_stride, row, (size_t)(nc == COLS ? COLS : nc) * sizeof(float)); \
+    if (nc == COLS) {                                                                          \
+      for (int i = 0; i < mr; i++)                                                             \
+        _Pragma("GCC unroll 8") for (int j = 0; j < (NVEC); j++)                               \
+          *(VTU *)(c + (size_t)i * c_stride + j * (W)) = acc[i][j];                            \
+    } else {                                                                                   \
+      for (int i = 0; i < mr; i++) {                                                           \
+        float row[COLS];                                                                       \
+        memcpy(row, acc[i], sizeof row);                                                       \
+        float *dst = c + (size_t)i * c_stride;                                                 \
+        for (int j = 0; j < nc; j++) dst[j] = row[j];                                          \
+      }                                                                                        \
     }                                                                                          \
   }
 
 #define GEMM_NAME CAT(CAT(CAT(CAT(CAT(mn_f32_gemm_, MN_GEMM_MR), x), MN_GEMM_NR), __), MN_ISA)
 #define GEMM_NARROW_NAME CAT(CAT(CAT(mn_f32_gemm_, MN_GEMM_NARROW_MR), x8__), MN_ISA)
 
-DEFINE_GEMM(GEMM_NAME, vf, vf_u, VW, MR, NV)
-DEFINE_GEMM(GEMM_NARROW_NAME, vf8, vf8_u, 8, MN_GEMM_NARROW_MR, 1)
+DEFINE_GEMM(GEMM_NAME, vf, vf_u, vi, VW, MR, NV)
+DEFINE_GEMM(GEMM_NARROW_NAME, vf8, vf8_u, vi8, 8, MN_GEMM_NARROW_MR, 1)
+/* One row of the wide panel layout: the last rows of a layer and m = 1
+ * (the classifier), where the wide tile would compute MR copies. */
+#define GEMM_ROW_NAME CAT(CAT(CAT(mn_f32_gemm_1x, MN_GEMM_NR), __), MN_ISA)
+DEFINE_GEMM(GEMM_ROW_NAME, vf, vf_u, vi, VW, 1, NV)
+#if MN_GEMM_NR == 8 /* the wide tile is 8 columns already (generic level) */
+#define GEMM_NARROW_ROW_NAME GEMM_ROW_NAME
+#else
+#define GEMM_NARROW_ROW_NAME CAT(mn_f32_gemm_1x8__, MN_ISA)
+DEFINE_GEMM(GEMM_NARROW_ROW_NAME, vf8, vf8_u, vi8, 8, 1, 1)
+#endif
 
 /* Flat loops over a row with weights of period L (a multiple of VW), in
  * whole vectors; the weight offset wraps without a division. */
@@ -104,6 +133,21 @@ static inline void periodic_fma_f32(float *restrict o, const float *restrict in,
 }
 
 typedef uint8_t vu8 __attribute__((vector_size(VW)));
+typedef uint8_t vu8_u __attribute__((vector_size(VW), aligned(1)));
+
+/* VW bytes widened to int32 lanes. GCC 12 scalarises __builtin_convertvector
+ * from bytes, so the x86 levels use the one-instruction zero extension. */
+static inline vi load_u8_i32(const uint8_t *p) {
+#if defined(__AVX512F__) && VW == 16
+  return (vi)_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)p));
+#elif defined(__AVX2__) && VW == 8
+  return (vi)_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)p));
+#else
+  vi v;
+  for (int l = 0; l < VW; l++) v[l] = p[l];
+  return v;
+#endif
+}
 
 static inline void periodic_fill_i32(int32_t *o, size_t n, const int32_t *p, int L) {
   size_t i = 0;
@@ -120,9 +164,7 @@ static inline void periodic_mac_u8(int32_t *restrict o, const uint8_t *restrict 
   size_t i = 0;
   int j = 0;
   for (; i + VW <= n; i += VW) {
-    vu8 q;
-    memcpy(&q, in + i, sizeof q);
-    vi x = __builtin_convertvector(q, vi) - zp;
+    vi x = load_u8_i32(in + i) - zp;
     *(vi_u *)(o + i) += x * *(const vi_u *)(w + j);
     j = j + VW == L ? 0 : j + VW;
   }
@@ -138,13 +180,137 @@ static void tap_range(const mn_conv_geom *g, int kx, int *xa, int *xb) {
   *xb = b < g->out_w ? b : g->out_w;
 }
 
+static inline vf clamp_vf(vf v, vf lo, vf hi) {
+  vi m = v < lo;
+  v = (vf)(((vi)v & ~m) | ((vi)lo & m));
+  m = v > hi;
+  return (vf)(((vi)v & ~m) | ((vi)hi & m));
+}
+
+/* One output pixel with every bounds check (borders of the row). */
+static void f32_dw_pixel(const mn_conv_geom *g, const float *in, const float *w, int L, int x,
+                         int y, float *restrict o, float lo, float hi) {
+  const int C = g->in_c;
+  const float *bias = w + (size_t)g->kh * g->kw * L;
+  for (int c = 0; c < C; c++) o[c] = bias[c];
+  for (int ky = 0; ky < g->kh; ky++) {
+    const int iy = y * g->stride - g->pad_top + ky;
+    if (iy < 0 || iy >= g->in_h) continue;
+    for (int kx = 0; kx < g->kw; kx++) {
+      const int ix = x * g->stride - g->pad_left + kx;
+      if (ix < 0 || ix >= g->in_w) continue;
+      const float *restrict ip = in + ((size_t)iy * g->in_w + ix) * C;
+      const float *restrict wp = w + (size_t)(ky * g->kw + kx) * L;
+      for (int c = 0; c < C; c++) o[c] += ip[c] * wp[c];
+    }
+  }
+  for (int c = 0; c < C; c++) {
+    float v = o[c];
+    v = v < lo ? lo : v;
+    o[c] = v > hi ? hi : v;
+  }
+}
+
+/* 3x3 interior, C a multiple of VW, any stride: channel vectors outside,
+ * the nine weights and the bias stay in registers along the row, one store
+ * per output vector. r0..r2 point at input column -pad_left of the rows. */
+static void f32_dw3x3_interior_cvec(const float *r0, const float *r1, const float *r2, int C,
+                                    int L, int stride, int xa, int xb, const float *w,
+                                    float *out, float lo, float hi) {
+  const vf vlo = (vf){0} + lo, vhi = (vf){0} + hi;
+  const size_t step = (size_t)stride * C;
+  for (int cv = 0; cv < C; cv += VW) {
+    const vf w0 = *(const vf_u *)(w + 0 * L + cv), w1 = *(const vf_u *)(w + 1 * L + cv),
+             w2 = *(const vf_u *)(w + 2 * L + cv), w3 = *(const vf_u *)(w + 3 * L + cv),
+             w4 = *(const vf_u *)(w + 4 * L + cv), w5 = *(const vf_u *)(w + 5 * L + cv),
+             w6 = *(const vf_u *)(w + 6 * L + cv), w7 = *(const vf_u *)(w + 7 * L + cv),
+             w8 = *(const vf_u *)(w + 8 * L + cv), b = *(const vf_u *)(w + 9 * L + cv);
+    const float *p0 = r0 + (size_t)xa * step + cv, *p1 = r1 + (size_t)xa * step + cv,
+                *p2 = r2 + (size_t)xa * step + cv;
+    float *o = out + (size_t)xa * C + cv;
+    for (int x = xa; x < xb; x++) {
+      vf acc = b + *(const vf_u *)p0 * w0;
+      acc += *(const vf_u *)(p0 + C) * w1;
+      acc += *(const vf_u *)(p0 + 2 * C) * w2;
+      acc += *(const vf_u *)p1 * w3;
+      acc += *(const vf_u *)(p1 + C) * w4;
+      acc += *(const vf_u *)(p1 + 2 * C) * w5;
+      acc += *(const vf_u *)p2 * w6;
+      acc += *(const vf_u *)(p2 + C) * w7;
+      acc += *(const vf_u *)(p2 + 2 * C) * w8;
+      *(vf_u *)o = clamp_vf(acc, vlo, vhi);
+      p0 += step, p1 += step, p2 += step, o += C;
+    }
+  }
+}
+
+/* 3x3 interior, stride 1, any C: the row as one flat run of (x, c) values;
+ * weights repeat with period L, so vector position jv always meets the
+ * same weights and keeps them in registers. */
+static void f32_dw3x3_interior_flat(const float *r0, const float *r1, const float *r2, int C,
+                                    int L, int xa, int xb, const float *w, float *out, float lo,
+                                    float hi) {
+  const vf vlo = (vf){0} + lo, vhi = (vf){0} + hi;
+  const size_t i0 = (size_t)xa * C, n = (size_t)(xb - xa) * C, full = n / VW * VW;
+  for (int jv = 0; jv < L; jv += VW) {
+    const vf w0 = *(const vf_u *)(w + 0 * L + jv), w1 = *(const vf_u *)(w + 1 * L + jv),
+             w2 = *(const vf_u *)(w + 2 * L + jv), w3 = *(const vf_u *)(w + 3 * L + jv),
+             w4 = *(const vf_u *)(w + 4 * L + jv), w5 = *(const vf_u *)(w + 5 * L + jv),
+             w6 = *(const vf_u *)(w + 6 * L + jv), w7 = *(const vf_u *)(w + 7 * L + jv),
+             w8 = *(const vf_u *)(w + 8 * L + jv), b = *(const vf_u *)(w + 9 * L + jv);
+    for (size_t i = (size_t)jv; i < full; i += (size_t)L) {
+      const float *p0 = r0 + i0 + i, *p1 = r1 + i0 + i, *p2 = r2 + i0 + i;
+      vf acc = b + *(const vf_u *)p0 * w0;
+      acc += *(const vf_u *)(p0 + C) * w1;
+      acc += *(const vf_u *)(p0 + 2 * C) * w2;
+      acc += *(const vf_u *)p1 * w3;
+      acc += *(const vf_u *)(p1 + C) * w4;
+      acc += *(const vf_u *)(p1 + 2 * C) * w5;
+      acc += *(const vf_u *)p2 * w6;
+      acc += *(const vf_u *)(p2 + C) * w7;
+      acc += *(const vf_u *)(p2 + 2 * C) * w8;
+      *(vf_u *)(out + i0 + i) = clamp_vf(acc, vlo, vhi);
+    }
+  }
+  for (size_t i = full; i < n; i++) { /* tail: fewer than VW values */
+    const size_t j = i % (size_t)L, at = i0 + i;
+    float acc = w[9 * L + j];
+    for (int kx = 0; kx < 3; kx++)
+      acc += r0[at + kx * C] * w[kx * L + j] + r1[at + kx * C] * w[(3 + kx) * L + j] +
+             r2[at + kx * C] * w[(6 + kx) * L + j];
+    acc = acc < lo ? lo : acc;
+    out[at] = acc > hi ? hi : acc;
+  }
+}
+
 static void f32_dwconv(const mn_conv_geom *g, const float *in, const float *w, float *out,
                        float lo, float hi, int y0, int y1) {
   const int C = g->in_c, L = mn_dw_period(C);
   const size_t row_len = (size_t)g->out_w * C;
   const float *restrict bias = w + (size_t)g->kh * g->kw * L; /* periodic too */
+  /* Outputs whose 3x3 window lies inside the input horizontally. */
+  int xa = (g->pad_left + g->stride - 1) / g->stride;
+  int xb = g->in_w - 3 + g->pad_left >= 0 ? (g->in_w - 3 + g->pad_left) / g->stride + 1 : 0;
+  xb = xb < g->out_w ? xb : g->out_w;
+  const int fast_shape = g->kh == 3 && g->kw == 3 && (C % VW == 0 || g->stride == 1) && xa < xb;
   for (int y = y0; y < y1; y++) {
     float *restrict o = out + (size_t)y * row_len;
+    const int iy = y * g->stride - g->pad_top;
+    if (fast_shape && iy >= 0 && iy + 2 < g->in_h) {
+      const size_t in_row = (size_t)g->in_w * C;
+      /* Row pointers at input column -pad_left: only offsets inside the
+       * row are ever added to them. */
+      const float *r0 = in + (size_t)iy * in_row - (ptrdiff_t)g->pad_left * C;
+      const float *r1 = r0 + in_row, *r2 = r1 + in_row;
+      for (int x = 0; x < xa; x++) f32_dw_pixel(g, in, w, L, x, y, o + (size_t)x * C, lo, hi);
+      if (C % VW == 0)
+        f32_dw3x3_interior_cvec(r0, r1, r2, C, L, g->stride, xa, xb, w, o, lo, hi);
+      else
+        f32_dw3x3_interior_flat(r0, r1, r2, C, L, xa, xb, w, o, lo, hi);
+      for (int x = xb; x < g->out_w; x++)
+        f32_dw_pixel(g, in, w, L, x, y, o + (size_t)x * C, lo, hi);
+      continue;
+    }
     periodic_fill_f32(o, row_len, bias, L);
     for (int ky = 0; ky < g->kh; ky++) {
       const int iy = y * g->stride - g->pad_top + ky;
@@ -178,13 +344,44 @@ static void f32_dwconv(const mn_conv_geom *g, const float *in, const float *w, f
 
 /* ---- uint8: requantization of a row of accumulators ----------------------- */
 
-/* Same arithmetic as mn_requantize, written so it vectorises: the product is
- * clamped to +-2^30 first (far outside [0, 255]) so the truncation fits int32. */
+/* Same arithmetic as mn_requantize, in vectors of VW lanes: the product is
+ * clamped to +-2^30 first (far outside [0, 255]) so the truncation fits
+ * int32, then rounded half away from zero from the exact remainder. */
+typedef double vd __attribute__((vector_size(VW * 8)));
+typedef int64_t vl __attribute__((vector_size(VW * 8)));
+
+static inline vi select_vi(vi m, vi a, vi b) { return (a & m) | (b & ~m); }
+static inline vd select_vd(vl m, vd a, vd b) { return (vd)(((vl)a & m) | ((vl)b & ~m)); }
+
 static void requantize_row(const int32_t *restrict acc, int n, const mn_requant *rq,
                            uint8_t *restrict out) {
   const double mult = rq->mult;
   const int32_t zp = rq->out_zp, qmin = rq->qmin, qmax = rq->qmax;
-  for (int i = 0; i < n; i++) {
+  const vd vm = (vd){0} + mult, big = (vd){0} + 1073741824.0, half = (vd){0} + 0.5;
+  const vi vzp = (vi){0} + zp, vqmin = (vi){0} + qmin, vqmax = (vi){0} + qmax;
+  int i = 0;
+#if defined(__AVX512F__) && VW == 16
+  for (; i + 16 <= n; i += 16)
+    _mm_storeu_si128((__m128i *)(out + i),
+                     mn_requantize16_avx512(_mm512_loadu_si512(acc + i), rq));
+#elif defined(__AVX2__) && VW == 8
+  for (; i + 8 <= n; i += 8)
+    _mm_storel_epi64((__m128i *)(out + i),
+                     mn_requantize8_avx2(_mm256_loadu_si256((const __m256i *)(acc + i)), rq));
+#endif
+  for (; i + VW <= n; i += VW) {
+    vd v = __builtin_convertvector(*(const vi_u *)(acc + i), vd) * vm;
+    v = select_vd(v < -big, -big, v);
+    v = select_vd(v > big, big, v);
+    vi t = __builtin_convertvector(v, vi);
+    vd f = v - __builtin_convertvector(t, vd);
+    vi r = t - __builtin_convertvector(f >= half, vi) + __builtin_convertvector(f <= -half, vi);
+    r += vzp;
+    r = select_vi(r < vqmin, vqmin, r);
+    r = select_vi(r > vqmax, vqmax, r);
+    *(vu8_u *)(out + i) = __builtin_convertvector(r, vu8);
+  }
+  for (; i < n; i++) {
     double v = (double)acc[i] * mult;
     v = v < -1073741824.0 ? -1073741824.0 : v;
     v = v > 1073741824.0 ? 1073741824.0 : v;
@@ -197,7 +394,83 @@ static void requantize_row(const int32_t *restrict acc, int n, const mn_requant 
   }
 }
 
-/* ---- uint8 depthwise KxK: as the float one, int32 accumulators per row ---- */
+/* ---- uint8 depthwise KxK: as the float one, int32 accumulators per row ----
+ * A row is done in chunks of whole pixels that fit the accumulator buffer;
+ * the 3x3 interior keeps its nine weights in registers, the borders and
+ * other shapes take every bounds check. Padding holds the input zero point,
+ * so skipped taps contribute (zp - zp) = 0. */
+
+static void u8_dw_pixel_acc(const mn_conv_geom *g, const uint8_t *in, const int32_t *w, int L,
+                            int32_t zp, int x, int y, int32_t *restrict acc) {
+  const int C = g->in_c;
+  const int32_t *bias = w + (size_t)g->kh * g->kw * L;
+  for (int c = 0; c < C; c++) acc[c] = bias[c];
+  for (int ky = 0; ky < g->kh; ky++) {
+    const int iy = y * g->stride - g->pad_top + ky;
+    if (iy < 0 || iy >= g->in_h) continue;
+    for (int kx = 0; kx < g->kw; kx++) {
+      const int ix = x * g->stride - g->pad_left + kx;
+      if (ix < 0 || ix >= g->in_w) continue;
+      const uint8_t *restrict ip = in + ((size_t)iy * g->in_w + ix) * C;
+      const int32_t *restrict wp = w + (size_t)(ky * g->kw + kx) * L;
+      for (int c = 0; c < C; c++) acc[c] += ((int32_t)ip[c] - zp) * wp[c];
+    }
+  }
+}
+
+#define U8_TAPS(P0, P1, P2, C_)                                                                 \
+  (b + (load_u8_i32(P0) - vz) * w0 + (load_u8_i32((P0) + (C_)) - vz) * w1 +                    \
+   (load_u8_i32((P0) + 2 * (C_)) - vz) * w2 + (load_u8_i32(P1) - vz) * w3 +                     \
+   (load_u8_i32((P1) + (C_)) - vz) * w4 + (load_u8_i32((P1) + 2 * (C_)) - vz) * w5 +            \
+   (load_u8_i32(P2) - vz) * w6 + (load_u8_i32((P2) + (C_)) - vz) * w7 +                         \
+   (load_u8_i32((P2) + 2 * (C_)) - vz) * w8)
+
+#define U8_LOAD_WEIGHTS(J)                                                                      \
+  const vi w0 = *(const vi_u *)(w + 0 * L + (J)), w1 = *(const vi_u *)(w + 1 * L + (J)),        \
+           w2 = *(const vi_u *)(w + 2 * L + (J)), w3 = *(const vi_u *)(w + 3 * L + (J)),        \
+           w4 = *(const vi_u *)(w + 4 * L + (J)), w5 = *(const vi_u *)(w + 5 * L + (J)),        \
+           w6 = *(const vi_u *)(w + 6 * L + (J)), w7 = *(const vi_u *)(w + 7 * L + (J)),        \
+           w8 = *(const vi_u *)(w + 8 * L + (J)), b = *(const vi_u *)(w + 9 * L + (J))
+
+/* Interior pixels [xs, xe), C a multiple of VW, any stride; acc is pixel xs. */
+static void u8_dw3x3_acc_cvec(const uint8_t *r0, const uint8_t *r1, const uint8_t *r2, int C,
+                              int L, int stride, int xs, int xe, const int32_t *w, int32_t zp,
+                              int32_t *acc) {
+  const vi vz = (vi){0} + zp;
+  const size_t step = (size_t)stride * C;
+  for (int cv = 0; cv < C; cv += VW) {
+    U8_LOAD_WEIGHTS(cv);
+    const uint8_t *p0 = r0 + (size_t)xs * step + cv, *p1 = r1 + (size_t)xs * step + cv,
+                  *p2 = r2 + (size_t)xs * step + cv;
+    int32_t *o = acc + cv;
+    for (int x = xs; x < xe; x++) {
+      *(vi_u *)o = U8_TAPS(p0, p1, p2, C);
+      p0 += step, p1 += step, p2 += step, o += C;
+    }
+  }
+}
+
+/* Interior pixels [xs, xe), stride 1, any C: one flat run, periodic weights. */
+static void u8_dw3x3_acc_flat(const uint8_t *r0, const uint8_t *r1, const uint8_t *r2, int C,
+                              int L, int xs, int xe, const int32_t *w, int32_t zp,
+                              int32_t *acc) {
+  const vi vz = (vi){0} + zp;
+  const size_t i0 = (size_t)xs * C, n = (size_t)(xe - xs) * C, full = n / VW * VW;
+  for (int jv = 0; jv < L; jv += VW) {
+    U8_LOAD_WEIGHTS(jv);
+    for (size_t i = (size_t)jv; i < full; i += (size_t)L)
+      *(vi_u *)(acc + i) = U8_TAPS(r0 + i0 + i, r1 + i0 + i, r2 + i0 + i, C);
+  }
+  for (size_t i = full; i < n; i++) {
+    const size_t j = i % (size_t)L, at = i0 + i;
+    int32_t v = w[9 * L + j];
+    for (int kx = 0; kx < 3; kx++)
+      v += ((int32_t)r0[at + kx * C] - zp) * w[kx * L + j] +
+           ((int32_t)r1[at + kx * C] - zp) * w[(3 + kx) * L + j] +
+           ((int32_t)r2[at + kx * C] - zp) * w[(6 + kx) * L + j];
+    acc[i] = v;
+  }
+}
 
 static void u8_dwconv(const mn_conv_geom *g, const uint8_t *in, const int32_t *w, uint8_t *out,
                       const mn_requant *rq, int y0, int y1) {
@@ -205,36 +478,57 @@ static void u8_dwconv(const mn_conv_geom *g, const uint8_t *in, const int32_t *w
   const int32_t *restrict bias = w + (size_t)g->kh * g->kw * L; /* periodic too */
   const int32_t zp = rq->in_zp;
   const size_t row_len = (size_t)g->out_w * C;
+  int xa = (g->pad_left + g->stride - 1) / g->stride;
+  int xb = g->in_w - 3 + g->pad_left >= 0 ? (g->in_w - 3 + g->pad_left) / g->stride + 1 : 0;
+  xb = xb < g->out_w ? xb : g->out_w;
+  const int fast_shape = g->kh == 3 && g->kw == 3 && (C % VW == 0 || g->stride == 1) && xa < xb;
   int32_t acc_buf[4096];
+  const int px_chunk = (int)(sizeof acc_buf / sizeof acc_buf[0]) / C;
   for (int y = y0; y < y1; y++) {
-    /* The row in chunks of whole pixels that fit the accumulator buffer. */
-    const int px_chunk = (int)(sizeof acc_buf / sizeof acc_buf[0]) / C;
+    const int iy = y * g->stride - g->pad_top;
+    const int fast_row = fast_shape && iy >= 0 && iy + 2 < g->in_h;
     for (int x0 = 0; x0 < g->out_w; x0 += px_chunk) {
       const int x1 = x0 + px_chunk < g->out_w ? x0 + px_chunk : g->out_w;
       int32_t *restrict acc = acc_buf;
-      periodic_fill_i32(acc, (size_t)(x1 - x0) * C, bias, L);
-      for (int ky = 0; ky < g->kh; ky++) {
-        const int iy = y * g->stride - g->pad_top + ky;
-        if (iy < 0 || iy >= g->in_h) continue; /* padding holds zp: contributes 0 */
-        const uint8_t *in_row = in + (size_t)iy * g->in_w * C;
-        for (int kx = 0; kx < g->kw; kx++) {
-          const int32_t *restrict wp = w + (size_t)(ky * g->kw + kx) * L;
-          int xa, xb;
-          tap_range(g, kx, &xa, &xb);
-          xa = xa > x0 ? xa : x0;
-          xb = xb < x1 ? xb : x1;
-          if (xa >= xb) continue;
-          if (g->stride == 1) {
-            const uint8_t *restrict ip = in_row + (size_t)(xa - g->pad_left + kx) * C;
-            int32_t *restrict op = acc + (size_t)(xa - x0) * C;
-            /* the period restarts at pixel xa, a multiple of C: phase 0 */
-            periodic_mac_u8(op, ip, zp, (size_t)(xb - xa) * C, wp, L);
-          } else {
-            for (int x = xa; x < xb; x++) {
-              const uint8_t *restrict ip =
-                  in_row + (size_t)(x * g->stride - g->pad_left + kx) * C;
-              int32_t *restrict op = acc + (size_t)(x - x0) * C;
-              for (int c = 0; c < C; c++) op[c] += ((int32_t)ip[c] - zp) * wp[c];
+      if (fast_row) {
+        const size_t in_row = (size_t)g->in_w * C;
+        const uint8_t *r0 = in + (size_t)iy * in_row - (ptrdiff_t)g->pad_left * C;
+        const uint8_t *r1 = r0 + in_row, *r2 = r1 + in_row;
+        const int xs = xa > x0 ? xa : x0, xe = xb < x1 ? xb : x1;
+        for (int x = x0; x < x1; x++)
+          if (x < xs || x >= xe)
+            u8_dw_pixel_acc(g, in, w, L, zp, x, y, acc + (size_t)(x - x0) * C);
+        if (xs < xe) {
+          if (C % VW == 0)
+            u8_dw3x3_acc_cvec(r0, r1, r2, C, L, g->stride, xs, xe, w, zp,
+                              acc + (size_t)(xs - x0) * C);
+          else
+            u8_dw3x3_acc_flat(r0, r1, r2, C, L, xs, xe, w, zp, acc + (size_t)(xs - x0) * C);
+        }
+      } else {
+        periodic_fill_i32(acc, (size_t)(x1 - x0) * C, bias, L);
+        for (int ky = 0; ky < g->kh; ky++) {
+          const int iy = y * g->stride - g->pad_top + ky;
+          if (iy < 0 || iy >= g->in_h) continue;
+          const uint8_t *in_row = in + (size_t)iy * g->in_w * C;
+          for (int kx = 0; kx < g->kw; kx++) {
+            const int32_t *restrict wp = w + (size_t)(ky * g->kw + kx) * L;
+            int ta, tb;
+            tap_range(g, kx, &ta, &tb);
+            ta = ta > x0 ? ta : x0;
+            tb = tb < x1 ? tb : x1;
+            if (ta >= tb) continue;
+            if (g->stride == 1) {
+              const uint8_t *restrict ip = in_row + (size_t)(ta - g->pad_left + kx) * C;
+              /* the period restarts at pixel ta, a multiple of C: phase 0 */
+              periodic_mac_u8(acc + (size_t)(ta - x0) * C, ip, zp, (size_t)(tb - ta) * C, wp, L);
+            } else {
+              for (int x = ta; x < tb; x++) {
+                const uint8_t *restrict ip =
+                    in_row + (size_t)(x * g->stride - g->pad_left + kx) * C;
+                int32_t *restrict op = acc + (size_t)(x - x0) * C;
+                for (int c = 0; c < C; c++) op[c] += ((int32_t)ip[c] - zp) * wp[c];
+              }
             }
           }
         }
@@ -244,12 +538,19 @@ static void u8_dwconv(const mn_conv_geom *g, const uint8_t *in, const int32_t *w
   }
 }
 
-/* ---- uint8 GEMM tile: up to MN_U8_GEMM_MR rows x MN_U8_GEMM_NR columns ---- */
+/* ---- uint8 GEMM tile: up to MN_U8_GEMM_MR rows x MN_U8_GEMM_NR columns ----
+ * int32 products, the portable path (levels without VNNI). */
+#define MN_U8_GEMM_MR 4
+#define MN_U8_GEMM_NR 16
 
 #define UNV (MN_U8_GEMM_NR / VW)
 
-static void u8_gemm_tile(int mr, int nc, int k, const uint8_t *a, size_t a_stride,
-                         const int32_t *panel, uint8_t *c, size_t c_stride, const mn_requant *rq) {
+#define U8_GEMM_NAME CAT(CAT(CAT(mn_u8_gemm_, MN_U8_GEMM_MR), x16__), MN_ISA)
+void U8_GEMM_NAME(int mr, int nc, int k, const uint8_t *a, size_t a_stride, const void *panel_v,
+                  uint8_t *c, size_t c_stride, const mn_requant *rq);
+void U8_GEMM_NAME(int mr, int nc, int k, const uint8_t *a, size_t a_stride, const void *panel_v,
+                  uint8_t *c, size_t c_stride, const mn_requant *rq) {
+  const int32_t *panel = panel_v;
   const uint8_t *ap[MN_U8_GEMM_MR];
   for (int i = 0; i < MN_U8_GEMM_MR; i++)
     ap[i] = a + (size_t)(i < mr ? i : mr - 1) * a_stride;
@@ -280,9 +581,10 @@ static void u8_gemm_tile(int mr, int nc, int k, const uint8_t *a, size_t a_strid
 
 const mn_kernels ISA_NAME(mn_kernels) = {
     .isa = CAT(MN_ISA_, MN_ISA_ENUM),
-    .f32_gemm = {STR(GEMM_NAME), MR, NR, GEMM_NAME},
-    .f32_gemm_narrow = {STR(GEMM_NARROW_NAME), MN_GEMM_NARROW_MR, 8, GEMM_NARROW_NAME},
+    .f32_gemm = {STR(GEMM_NAME), MR, NR, GEMM_NAME, GEMM_ROW_NAME},
+    .f32_gemm_narrow = {STR(GEMM_NARROW_NAME), MN_GEMM_NARROW_MR, 8, GEMM_NARROW_NAME,
+                        GEMM_NARROW_ROW_NAME},
     .f32_dwconv = f32_dwconv,
     .u8_dwconv = u8_dwconv,
-    .u8_gemm_tile = u8_gemm_tile,
+    .u8_gemm = {STR(U8_GEMM_NAME), MN_U8_GEMM_MR, MN_U8_GEMM_NR, MN_U8_PACK_I32, U8_GEMM_NAME},
 };

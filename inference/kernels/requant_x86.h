@@ -1,0 +1,70 @@
+/* requant_x86.h: vector requantization with intrinsics, the same arithmetic
+ * as mn_requantize (double product, clamp to +-2^30, exact truncation, then
+ * round half away from zero from the remainder). Used by the kernels
+ * compiled for AVX2 and AVX-512; GCC's vector extensions scalarise the
+ * double-to-int mask conversions, so this is written out. */
+#ifndef MN_REQUANT_X86_H
+#define MN_REQUANT_X86_H
+
+#include <immintrin.h>
+
+#include "kernels.h"
+
+#if defined(__AVX512F__)
+/* 16 int32 accumulators -> 16 bytes. */
+static inline __m128i mn_requantize16_avx512(__m512i acc, const mn_requant *rq) {
+  const __m512d mult = _mm512_set1_pd(rq->mult);
+  const __m512d big = _mm512_set1_pd(1073741824.0), half = _mm512_set1_pd(0.5);
+  const __m512d nbig = _mm512_set1_pd(-1073741824.0), nhalf = _mm512_set1_pd(-0.5);
+  const __m256i one = _mm256_set1_epi32(1);
+  __m256i r[2];
+  for (int h = 0; h < 2; h++) {
+    __m256i part = h ? _mm512_extracti64x4_epi64(acc, 1) : _mm512_castsi512_si256(acc);
+    __m512d v = _mm512_mul_pd(_mm512_cvtepi32_pd(part), mult);
+    v = _mm512_min_pd(_mm512_max_pd(v, nbig), big);
+    __m256i t = _mm512_cvttpd_epi32(v);
+    __m512d f = _mm512_sub_pd(v, _mm512_cvtepi32_pd(t));
+    t = _mm256_mask_add_epi32(t, _mm512_cmp_pd_mask(f, half, _CMP_GE_OQ), t, one);
+    r[h] = _mm256_mask_sub_epi32(t, _mm512_cmp_pd_mask(f, nhalf, _CMP_LE_OQ), t, one);
+  }
+  __m512i q = _mm512_inserti64x4(_mm512_castsi256_si512(r[0]), r[1], 1);
+  q = _mm512_add_epi32(q, _mm512_set1_epi32(rq->out_zp));
+  q = _mm512_min_epi32(_mm512_max_epi32(q, _mm512_set1_epi32(rq->qmin)),
+                       _mm512_set1_epi32(rq->qmax));
+  return _mm512_cvtusepi32_epi8(q);
+}
+#endif
+
+#if defined(__AVX2__)
+/* 8 int32 accumulators -> 8 bytes (low half of the result). */
+static inline __m128i mn_requantize8_avx2(__m256i acc, const mn_requant *rq) {
+  const __m256d mult = _mm256_set1_pd(rq->mult);
+  const __m256d big = _mm256_set1_pd(1073741824.0), half = _mm256_set1_pd(0.5);
+  const __m256d nbig = _mm256_set1_pd(-1073741824.0), nhalf = _mm256_set1_pd(-0.5);
+  __m128i r[2];
+  for (int h = 0; h < 2; h++) {
+    __m128i part = h ? _mm256_extracti128_si256(acc, 1) : _mm256_castsi256_si128(acc);
+    __m256d v = _mm256_mul_pd(_mm256_cvtepi32_pd(part), mult);
+    v = _mm256_min_pd(_mm256_max_pd(v, nbig), big);
+    __m128i t = _mm256_cvttpd_epi32(v);
+    __m256d f = _mm256_sub_pd(v, _mm256_cvtepi32_pd(t));
+    /* compare masks are all-ones lanes of 64 bits; take one 32-bit half of each */
+    __m256i up = _mm256_castpd_si256(_mm256_cmp_pd(f, half, _CMP_GE_OQ));
+    __m256i dn = _mm256_castpd_si256(_mm256_cmp_pd(f, nhalf, _CMP_LE_OQ));
+    const __m256i pick = _mm256_setr_epi32(0, 2, 4, 6, 0, 2, 4, 6);
+    __m128i up32 = _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(up, pick));
+    __m128i dn32 = _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(dn, pick));
+    r[h] = _mm_add_epi32(_mm_sub_epi32(t, up32), dn32); /* mask lanes are -1 */
+  }
+  __m256i q = _mm256_inserti128_si256(_mm256_castsi128_si256(r[0]), r[1], 1);
+  q = _mm256_add_epi32(q, _mm256_set1_epi32(rq->out_zp));
+  q = _mm256_min_epi32(_mm256_max_epi32(q, _mm256_set1_epi32(rq->qmin)),
+                       _mm256_set1_epi32(rq->qmax));
+  /* values are 0..255: pack to 16 then 8 bits without saturation surprises */
+  __m128i lo = _mm256_castsi256_si128(q), hi = _mm256_extracti128_si256(q, 1);
+  __m128i w16 = _mm_packus_epi32(lo, hi);
+  return _mm_packus_epi16(w16, w16);
+}
+#endif
+
+#endif

@@ -1,0 +1,89 @@
+/* u8_gemm_vnni.c: uint8 GEMM micro-kernel for AVX-512 VNNI (vpdpbusd),
+ * bit-exact with mn_u8_gemm_ref.
+ *
+ * vpdpbusd multiplies unsigned bytes by signed bytes, four at a time, into
+ * int32. With s = w - 128 (a signed byte) and d = 128 - w_zp:
+ *   sum (a - a_zp)(w - w_zp) = dot(a, s) + d * sum(a) - a_zp * sum(s) - k * a_zp * d
+ * The last two terms and the bias are folded into one constant per column
+ * at packing time; sum(a) is computed per row with vpsadbw.
+ *
+ * Panel layout (MN_U8_PACK_S8X4, nr = 32): nr int32 column constants, then
+ * ceil(k / 4) groups of nr x 4 signed bytes (zero past k and past n).
+ */
+#include <immintrin.h>
+#include <string.h>
+
+#include "kernels.h"
+#include "requant_x86.h"
+
+#define MR 8
+#define NR 32
+
+void mn_u8_gemm_8x32c4__avx512vnni(int mr, int nc, int k, const uint8_t *a, size_t a_stride,
+                                   const void *panel, uint8_t *c, size_t c_stride,
+                                   const mn_requant *rq);
+
+/* Sum of n bytes. */
+static inline int32_t row_sum(const uint8_t *p, int n) {
+  __m512i s = _mm512_setzero_si512();
+  int i = 0;
+  for (; i + 64 <= n; i += 64) s = _mm512_add_epi64(s, _mm512_sad_epu8(_mm512_loadu_si512(p + i), _mm512_setzero_si512()));
+  if (i < n) {
+    __mmask64 m = _bzhi_u64(~0ull, (unsigned)(n - i));
+    s = _mm512_add_epi64(s, _mm512_sad_epu8(_mm512_maskz_loadu_epi8(m, p + i), _mm512_setzero_si512()));
+  }
+  return (int32_t)_mm512_reduce_add_epi64(s);
+}
+
+void mn_u8_gemm_8x32c4__avx512vnni(int mr, int nc, int k, const uint8_t *a, size_t a_stride,
+                                   const void *panel, uint8_t *c, size_t c_stride,
+                                   const mn_requant *rq) {
+  const uint8_t *ap[MR];
+  for (int i = 0; i < MR; i++) ap[i] = a + (size_t)(i < mr ? i : mr - 1) * a_stride;
+  const int32_t *colc = panel;
+  const int8_t *w = (const int8_t *)(colc + NR);
+
+  __m512i acc[MR][2];
+  for (int i = 0; i < MR; i++) acc[i][0] = acc[i][1] = _mm512_setzero_si512();
+  const int groups = k / 4;
+  for (int g = 0; g < groups; g++) {
+    const __m512i b0 = _mm512_loadu_si512(w), b1 = _mm512_loadu_si512(w + 64);
+    w += NR * 4;
+#pragma GCC unroll 8
+    for (int i = 0; i < MR; i++) {
+      int32_t q;
+      memcpy(&q, ap[i] + 4 * g, 4);
+      const __m512i av = _mm512_set1_epi32(q);
+      acc[i][0] = _mm512_dpbusd_epi32(acc[i][0], av, b0);
+      acc[i][1] = _mm512_dpbusd_epi32(acc[i][1], av, b1);
+    }
+  }
+  if (k % 4) { /* the last, partial group: never read past the row */
+    const __m512i b0 = _mm512_loadu_si512(w), b1 = _mm512_loadu_si512(w + 64);
+    for (int i = 0; i < MR; i++) {
+      int32_t q = 0;
+      memcpy(&q, ap[i] + 4 * groups, (size_t)(k % 4));
+      const __m512i av = _mm512_set1_epi32(q);
+      acc[i][0] = _mm512_dpbusd_epi32(acc[i][0], av, b0);
+      acc[i][1] = _mm512_dpbusd_epi32(acc[i][1], av, b1);
+    }
+  }
+
+  const __m512i c0 = _mm512_loadu_si512(colc), c1 = _mm512_loadu_si512(colc + 16);
+  const int32_t d = 128 - rq->w_zp;
+  for (int i = 0; i < mr; i++) {
+    const __m512i rs = _mm512_set1_epi32(d * row_sum(ap[i], k));
+    __m128i q0 = mn_requantize16_avx512(_mm512_add_epi32(_mm512_add_epi32(acc[i][0], c0), rs), rq);
+    __m128i q1 = mn_requantize16_avx512(_mm512_add_epi32(_mm512_add_epi32(acc[i][1], c1), rs), rq);
+    uint8_t *out = c + (size_t)i * c_stride;
+    if (nc == NR) {
+      _mm_storeu_si128((__m128i *)out, q0);
+      _mm_storeu_si128((__m128i *)(out + 16), q1);
+    } else {
+      __mmask16 m0 = (__mmask16)_bzhi_u32(0xffffu, (unsigned)(nc < 16 ? nc : 16));
+      __mmask16 m1 = (__mmask16)_bzhi_u32(0xffffu, (unsigned)(nc > 16 ? nc - 16 : 0));
+      _mm_mask_storeu_epi8(out, m0, q0);
+      _mm_mask_storeu_epi8(out + 16, m1, q1);
+    }
+  }
+}
