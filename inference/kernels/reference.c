@@ -119,10 +119,16 @@ void mn_u8_avgpool(const uint8_t *in, int pixels, int c, uint8_t *out, int32_t q
 void mn_f32_softmax(const float *in, int n, float beta, float *out) {
   double mx = in[0];
   for (int i = 1; i < n; i++) mx = in[i] > mx ? in[i] : mx;
-  double e[4096]; /* one exp per value (n <= 4096: at most 1001 classes here) */
+  double e[1024]; /* one exp per value when it fits (classifiers: 1000 or 1001) */
+  const int cache = n <= 1024;
   double sum = 0.0;
-  for (int i = 0; i < n; i++) sum += e[i % 4096] = exp((double)beta * (in[i] - mx));
-  for (int i = 0; i < n; i++) out[i] = (float)(e[i % 4096] / sum);
+  for (int i = 0; i < n; i++) {
+    double v = exp((double)beta * (in[i] - mx));
+    if (cache) e[i] = v;
+    sum += v;
+  }
+  for (int i = 0; i < n; i++)
+    out[i] = (float)((cache ? e[i] : exp((double)beta * (in[i] - mx))) / sum);
 }
 
 void mn_u8_softmax(const uint8_t *in, int n, float beta, float in_scale, float out_scale,

@@ -19,6 +19,11 @@
 #define MR 8
 #define NR 32
 
+/* vpdpbusd accumulates in place; through the intrinsic GCC 12 copies every
+ * accumulator out and back around each instruction (two extra moves per
+ * multiply), so the instruction is written out. */
+#define DPBUSD(acc, a, b) __asm__("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(a), "v"(b))
+
 void mn_u8_gemm_8x32c4__avx512vnni(int mr, int nc, int k, const uint8_t *a, size_t a_stride,
                                    const void *panel, uint8_t *c, size_t c_stride,
                                    const mn_requant *rq);
@@ -43,47 +48,69 @@ void mn_u8_gemm_8x32c4__avx512vnni(int mr, int nc, int k, const uint8_t *a, size
   const int32_t *colc = panel;
   const int8_t *w = (const int8_t *)(colc + NR);
 
-  __m512i acc[MR][2];
-  for (int i = 0; i < MR; i++) acc[i][0] = acc[i][1] = _mm512_setzero_si512();
+  /* Sixteen named accumulators (not an array): with an array GCC keeps them
+   * in memory around the asm statements. */
+  __m512i a00 = _mm512_setzero_si512(), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00,
+          a30 = a00, a31 = a00, a40 = a00, a41 = a00, a50 = a00, a51 = a00, a60 = a00, a61 = a00,
+          a70 = a00, a71 = a00;
+  const uint8_t *p0 = ap[0], *p1 = ap[1], *p2 = ap[2], *p3 = ap[3], *p4 = ap[4], *p5 = ap[5],
+                *p6 = ap[6], *p7 = ap[7];
+#define ROW(P, A0, A1, OFF)                                                                    \
+  do {                                                                                          \
+    int32_t q_;                                                                                 \
+    memcpy(&q_, (P) + (OFF), 4);                                                                \
+    const __m512i av_ = _mm512_set1_epi32(q_);                                                  \
+    DPBUSD(A0, av_, b0);                                                                        \
+    DPBUSD(A1, av_, b1);                                                                        \
+  } while (0)
   const int groups = k / 4;
   for (int g = 0; g < groups; g++) {
     const __m512i b0 = _mm512_loadu_si512(w), b1 = _mm512_loadu_si512(w + 64);
     w += NR * 4;
-#pragma GCC unroll 8
-    for (int i = 0; i < MR; i++) {
-      int32_t q;
-      memcpy(&q, ap[i] + 4 * g, 4);
-      const __m512i av = _mm512_set1_epi32(q);
-      acc[i][0] = _mm512_dpbusd_epi32(acc[i][0], av, b0);
-      acc[i][1] = _mm512_dpbusd_epi32(acc[i][1], av, b1);
-    }
+    const int off = 4 * g;
+    ROW(p0, a00, a01, off);
+    ROW(p1, a10, a11, off);
+    ROW(p2, a20, a21, off);
+    ROW(p3, a30, a31, off);
+    ROW(p4, a40, a41, off);
+    ROW(p5, a50, a51, off);
+    ROW(p6, a60, a61, off);
+    ROW(p7, a70, a71, off);
   }
   if (k % 4) { /* the last, partial group: never read past the row */
     const __m512i b0 = _mm512_loadu_si512(w), b1 = _mm512_loadu_si512(w + 64);
-    for (int i = 0; i < MR; i++) {
-      int32_t q = 0;
-      memcpy(&q, ap[i] + 4 * groups, (size_t)(k % 4));
-      const __m512i av = _mm512_set1_epi32(q);
-      acc[i][0] = _mm512_dpbusd_epi32(acc[i][0], av, b0);
-      acc[i][1] = _mm512_dpbusd_epi32(acc[i][1], av, b1);
-    }
+    uint8_t tail[MR][4] = {{0}};
+    for (int i = 0; i < MR; i++) memcpy(tail[i], ap[i] + 4 * groups, (size_t)(k % 4));
+    ROW(tail[0], a00, a01, 0);
+    ROW(tail[1], a10, a11, 0);
+    ROW(tail[2], a20, a21, 0);
+    ROW(tail[3], a30, a31, 0);
+    ROW(tail[4], a40, a41, 0);
+    ROW(tail[5], a50, a51, 0);
+    ROW(tail[6], a60, a61, 0);
+    ROW(tail[7], a70, a71, 0);
   }
+#undef ROW
+  const __m512i acc[MR][2] = {{a00, a01}, {a10, a11}, {a20, a21}, {a30, a31},
+                              {a40, a41}, {a50, a51}, {a60, a61}, {a70, a71}};
 
   const __m512i c0 = _mm512_loadu_si512(colc), c1 = _mm512_loadu_si512(colc + 16);
   const int32_t d = 128 - rq->w_zp;
   for (int i = 0; i < mr; i++) {
     const __m512i rs = _mm512_set1_epi32(d * row_sum(ap[i], k));
     __m128i q0 = mn_requantize16_avx512(_mm512_add_epi32(_mm512_add_epi32(acc[i][0], c0), rs), rq);
-    __m128i q1 = mn_requantize16_avx512(_mm512_add_epi32(_mm512_add_epi32(acc[i][1], c1), rs), rq);
     uint8_t *out = c + (size_t)i * c_stride;
     if (nc == NR) {
+      __m128i q1 = mn_requantize16_avx512(_mm512_add_epi32(_mm512_add_epi32(acc[i][1], c1), rs), rq);
       _mm_storeu_si128((__m128i *)out, q0);
       _mm_storeu_si128((__m128i *)(out + 16), q1);
     } else {
-      __mmask16 m0 = (__mmask16)_bzhi_u32(0xffffu, (unsigned)(nc < 16 ? nc : 16));
-      __mmask16 m1 = (__mmask16)_bzhi_u32(0xffffu, (unsigned)(nc > 16 ? nc - 16 : 0));
-      _mm_mask_storeu_epi8(out, m0, q0);
-      _mm_mask_storeu_epi8(out + 16, m1, q1);
+      _mm_mask_storeu_epi8(out, (__mmask16)_bzhi_u32(0xffffu, (unsigned)(nc < 16 ? nc : 16)), q0);
+      if (nc > 16) { /* the second half only when it holds columns */
+        __m128i q1 =
+            mn_requantize16_avx512(_mm512_add_epi32(_mm512_add_epi32(acc[i][1], c1), rs), rq);
+        _mm_mask_storeu_epi8(out + 16, (__mmask16)_bzhi_u32(0xffffu, (unsigned)(nc - 16)), q1);
+      }
     }
   }
 }
