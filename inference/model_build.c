@@ -330,11 +330,16 @@ int mn_plan_shapes(const mn_model *m, int size, mn_layer_shape *shapes, char *er
         h = w = 1;
         break;
       case MN_LAYER_RESHAPE:
+        break;
       case MN_LAYER_SOFTMAX:
+        /* The kernel runs over the declared count: it must be what the
+         * network computes (a crafted file could declare more). */
+        if ((int64_t)h * w * c != L->in_c) goto mismatch;
         break;
     }
     s->out_h = h, s->out_w = w, s->out_c = c;
   }
+  if ((int64_t)h * w * c != m->classes) goto mismatch; /* the scores read `classes` values */
   return 0;
 mismatch:
   snprintf(err, err_size, "layer shapes do not chain at input size %d", size);

@@ -418,19 +418,21 @@ static void u8_dw_pixel_acc(const mn_conv_geom *g, const uint8_t *in, const int3
   }
 }
 
+/* All nine taps inside the input: sum (x - zp) w = sum x w - zp sum w, so
+ * the zero point is folded into the bias once per channel vector (bz). */
 #define U8_TAPS(P0, P1, P2, C_)                                                                 \
-  (b + (load_u8_i32(P0) - vz) * w0 + (load_u8_i32((P0) + (C_)) - vz) * w1 +                    \
-   (load_u8_i32((P0) + 2 * (C_)) - vz) * w2 + (load_u8_i32(P1) - vz) * w3 +                     \
-   (load_u8_i32((P1) + (C_)) - vz) * w4 + (load_u8_i32((P1) + 2 * (C_)) - vz) * w5 +            \
-   (load_u8_i32(P2) - vz) * w6 + (load_u8_i32((P2) + (C_)) - vz) * w7 +                         \
-   (load_u8_i32((P2) + 2 * (C_)) - vz) * w8)
+  (bz + load_u8_i32(P0) * w0 + load_u8_i32((P0) + (C_)) * w1 +                                 \
+   load_u8_i32((P0) + 2 * (C_)) * w2 + load_u8_i32(P1) * w3 + load_u8_i32((P1) + (C_)) * w4 +   \
+   load_u8_i32((P1) + 2 * (C_)) * w5 + load_u8_i32(P2) * w6 + load_u8_i32((P2) + (C_)) * w7 +   \
+   load_u8_i32((P2) + 2 * (C_)) * w8)
 
 #define U8_LOAD_WEIGHTS(J)                                                                      \
   const vi w0 = *(const vi_u *)(w + 0 * L + (J)), w1 = *(const vi_u *)(w + 1 * L + (J)),        \
            w2 = *(const vi_u *)(w + 2 * L + (J)), w3 = *(const vi_u *)(w + 3 * L + (J)),        \
            w4 = *(const vi_u *)(w + 4 * L + (J)), w5 = *(const vi_u *)(w + 5 * L + (J)),        \
            w6 = *(const vi_u *)(w + 6 * L + (J)), w7 = *(const vi_u *)(w + 7 * L + (J)),        \
-           w8 = *(const vi_u *)(w + 8 * L + (J)), b = *(const vi_u *)(w + 9 * L + (J))
+           w8 = *(const vi_u *)(w + 8 * L + (J)), b = *(const vi_u *)(w + 9 * L + (J));      \
+  const vi bz = b - vz * (w0 + w1 + w2 + w3 + w4 + w5 + w6 + w7 + w8)
 
 /* Interior pixels [xs, xe), C a multiple of VW, any stride; acc is pixel xs. */
 static void u8_dw3x3_acc_cvec(const uint8_t *r0, const uint8_t *r1, const uint8_t *r2, int C,
