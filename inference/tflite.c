@@ -91,9 +91,10 @@ static int read_tensor(fb_buffer *fb, fb_table t, fb_vector buffers, tfl_tensor 
       return fail(err, err_size, "tensor %d (%s) has an invalid dimension %d", index, out->name,
                   out->shape[d]);
     out->elements *= out->shape[d];
+    /* checked at every step: four dimensions of 2^24 would overflow int64 */
+    if (out->elements > ((int64_t)1 << 32))
+      return fail(err, err_size, "tensor %d (%s) is too large", index, out->name);
   }
-  if (out->elements > ((int64_t)1 << 32))
-    return fail(err, err_size, "tensor %d (%s) is too large", index, out->name);
 
   fb_table q = fb_table_field(fb, t, TENSOR_QUANT);
   if (q) {
