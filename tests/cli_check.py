@@ -13,7 +13,9 @@ import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SHARED = os.environ.get("MOBILENET_SHARED", os.path.join(HERE, "..", "..", "shared"))
+# $MOBILENET_SHARED, else the default meson passes (../shared beside the source tree).
+SHARED = os.environ.get("MOBILENET_SHARED") or os.environ.get(
+    "MOBILENET_SHARED_DEFAULT", os.path.join(HERE, "..", "..", "shared"))
 MODELS = os.path.join(SHARED, "models")
 PHOTOS = os.path.join(SHARED, "images", "photos")
 

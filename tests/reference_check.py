@@ -20,7 +20,9 @@ import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SHARED = os.environ.get("MOBILENET_SHARED", os.path.join(HERE, "..", "..", "shared"))
+# $MOBILENET_SHARED, else the default meson passes (../shared beside the source tree).
+SHARED = os.environ.get("MOBILENET_SHARED") or os.environ.get(
+    "MOBILENET_SHARED_DEFAULT", os.path.join(HERE, "..", "..", "shared"))
 
 
 def main():
