@@ -113,7 +113,8 @@ static void print_result(const char *file, const mn_model *model, int resolution
     return;
   }
   printf("%s (%.1f ms)\n", file, ms);
-  for (int i = 0; i < n; i++)
+  /* uint8 models give exact zeros past the few likely classes: not worth a line */
+  for (int i = 0; i < n && (i == 0 || top[i].score > 0.0f); i++)
     printf("  %5.1f%%  %s (%d)\n", top[i].score * 100.0, top[i].label, top[i].class_index);
 }
 
