@@ -22,6 +22,7 @@ typedef struct {
   int in_c, out_c;
   int fully_connected; /* from FULLY_CONNECTED (reported as "fc") */
   const mn_f32_gemm *gemm; /* float GEMM shape the weights were packed for */
+  mn_f32_conv1p_fn conv1p; /* direct KxK convolution on that packing, or NULL */
   /* float32: weights in the kernel's layout, bias per output channel */
   float *w;
   float *bias;

@@ -162,6 +162,9 @@ static int build_conv(builder *b, int op_i, mn_layer *L, int depthwise) {
       const int nr = L->gemm->nr;
       L->w = alloc_array(mn_f32_gemm_packed_size(oc, kh * kw * ic, nr), sizeof(float));
       if (L->w) mn_f32_gemm_pack(oc, kh * kw * ic, nr, wf, bf, L->w);
+      /* The first layer (3 input channels): direct, if its channels fill one panel. */
+      if (L->kind == MN_LAYER_CONV && kw * ic <= 32)
+        L->conv1p = m->kernels->f32_conv1p_for(oc, nr);
     }
     free(wf);
     if (!L->w) return fail(b, op_i, "out of memory");

@@ -123,7 +123,10 @@ static void run_layer_f32(const mn_model *m, const mn_layer *L, const mn_layer_s
   switch (L->kind) {
     case MN_LAYER_CONV:
       split(s->out_h, ith, nth, &a, &b);
-      mn_f32_conv_gemm(L->gemm, &g, in, L->w, out, L->act_min, L->act_max, a, b);
+      if (L->conv1p) /* few input channels, one panel: no im2col */
+        L->conv1p(&g, in, L->w, out, L->act_min, L->act_max, a, b);
+      else
+        mn_f32_conv_gemm(L->gemm, &g, in, L->w, out, L->act_min, L->act_max, a, b);
       break;
     case MN_LAYER_DWCONV:
       split(s->out_h, ith, nth, &a, &b);

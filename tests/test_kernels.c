@@ -222,7 +222,7 @@ END_TEST
 static const int conv_sizes[][2] = {{1, 1}, {1, 5}, {2, 3}, {3, 3},  {4, 7},
                                     {5, 5}, {7, 2}, {8, 8}, {9, 11}, {6, 10}};
 static const int conv_in_c[] = {1, 3, 5, 32}; /* 32: K up to 800, several im2col chunks */
-static const int conv_out_c[] = {1, 8, 17, 32};
+static const int conv_out_c[] = {1, 8, 16, 17, 32};
 static const int conv_k[] = {3, 1, 5};
 
 /* mn_f32_conv_gemm (im2col + the level's GEMM; weights TFLite [o][kh][kw][i]
@@ -275,6 +275,20 @@ START_TEST(test_f32_conv) {
                       "reference %.9g",
                       gemm->name, geom_str(&g, gs, sizeof gs), a, e / row, (e % row) / g.out_c,
                       e % g.out_c, out[e], ref[e]);
+              /* The direct convolution on the same panel (first layers: out_c == nr). */
+              mn_f32_conv1p_fn direct = kern->f32_conv1p_for(g.out_c, gemm->nr);
+              if (direct) {
+                fill_sentinel(out, n_out);
+                direct(&g, in, wp, out, lo, hi, 0, a);
+                for (size_t e = (size_t)a * row; e < n_out; e++)
+                  CHECK(is_sentinel(out[e]), "%s direct conv %s: rows [0,%d) wrote element %zu",
+                        gemm->name, geom_str(&g, gs, sizeof gs), a, e);
+                direct(&g, in, wp, out, lo, hi, a, g.out_h);
+                for (size_t e = 0; e < n_out; e++)
+                  if (!close_enough(out[e], ref[e], terms))
+                    ck_abort_msg("%s direct conv %s split %d: out[%zu] = %.9g, reference %.9g",
+                                 gemm->name, geom_str(&g, gs, sizeof gs), a, e, out[e], ref[e]);
+              }
               free(in), free(w), free(wp), free(bias), free(ref), free(out);
             }
 }

@@ -143,10 +143,16 @@ void mn_u8_dw_pack(int kh, int kw, int c, const uint8_t *w, int32_t w_zp, const 
  * Weights are in the layouts the fast kernels want (packed at load):
  *   dwconv: mn_f32_dw_pack / mn_u8_dw_pack
  *   gemm:   panels, see mn_f32_gemm_pack / mn_u8_gemm_pack. */
+/* Direct KxK convolution reading a single packed GEMM panel (out_c == nr). */
+typedef void (*mn_f32_conv1p_fn)(const mn_conv_geom *g, const float *in, const float *panel,
+                                 float *out, float lo, float hi, int y0, int y1);
+
 typedef struct {
   mn_isa isa;
   mn_f32_gemm f32_gemm;        /* wide tile */
   mn_f32_gemm f32_gemm_narrow; /* 8 columns, for layers with few channels */
+  /* the direct convolution for out_c channels packed at nr, or NULL */
+  mn_f32_conv1p_fn (*f32_conv1p_for)(int out_c, int nr);
   void (*f32_dwconv)(const mn_conv_geom *g, const float *in, const float *packed, float *out,
                      float lo, float hi, int y0, int y1);
   void (*u8_dwconv)(const mn_conv_geom *g, const uint8_t *in, const int32_t *packed,

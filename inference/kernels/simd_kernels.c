@@ -109,6 +109,100 @@ DEFINE_GEMM(GEMM_ROW_NAME, vf, vf_u, vi, VW, 1, NV)
 DEFINE_GEMM(GEMM_NARROW_ROW_NAME, vf8, vf8_u, vi8, 8, 1, 1)
 #endif
 
+/* ---- float32 KxK convolution with few input channels (the first layer) ----
+ * When all output channels fit one GEMM panel (out_c == nr) the packed
+ * panel is used directly, without im2col: four output pixels at a time,
+ * each tap's weight vector loaded once for the four, inputs broadcast
+ * straight from the image rows. Borders take a bounds-checked pixel loop. */
+#define DEFINE_CONV1P(NAME, VT, VTU, IT, W, NVEC)                                              \
+  static void NAME##_pixel(const mn_conv_geom *g, const float *in, const float *panel,          \
+                           float *o, float lo, float hi, int x, int y) {                        \
+    const int ic = g->in_c;                                                                     \
+    VT acc[NVEC];                                                                               \
+    for (int v = 0; v < (NVEC); v++) acc[v] = *(const VTU *)(panel + v * (W));                  \
+    for (int ky = 0; ky < g->kh; ky++) {                                                        \
+      const int iy = y * g->stride - g->pad_top + ky;                                           \
+      if (iy < 0 || iy >= g->in_h) continue;                                                    \
+      for (int kx = 0; kx < g->kw; kx++) {                                                      \
+        const int ix = x * g->stride - g->pad_left + kx;                                        \
+        if (ix < 0 || ix >= g->in_w) continue;                                                  \
+        const float *ip = in + ((size_t)iy * g->in_w + ix) * ic;                                \
+        const float *wp = panel + (size_t)(W) * (NVEC) * (1 + (ky * g->kw + kx) * ic);          \
+        for (int ci = 0; ci < ic; ci++)                                                         \
+          for (int v = 0; v < (NVEC); v++)                                                      \
+            acc[v] += *(const VTU *)(wp + ((size_t)ci * (NVEC) + v) * (W)) * ip[ci];            \
+      }                                                                                         \
+    }                                                                                           \
+    const VT vlo = (VT){0} + lo, vhi = (VT){0} + hi;                                            \
+    for (int v = 0; v < (NVEC); v++) {                                                          \
+      VT a = acc[v];                                                                            \
+      IT m = a < vlo;                                                                           \
+      a = (VT)(((IT)a & ~m) | ((IT)vlo & m));                                                   \
+      m = a > vhi;                                                                              \
+      *(VTU *)(o + v * (W)) = (VT)(((IT)a & ~m) | ((IT)vhi & m));                               \
+    }                                                                                           \
+  }                                                                                             \
+  static void NAME(const mn_conv_geom *g, const float *in, const float *panel, float *out,      \
+                   float lo, float hi, int y0, int y1) {                                        \
+    enum { OC = (W) * (NVEC), PX = 4 };                                                         \
+    const int ic = g->in_c, span = g->kw * ic, s = g->stride;                                   \
+    int xa = (g->pad_left + s - 1) / s;                                                         \
+    int xb = g->in_w - g->kw + g->pad_left >= 0 ? (g->in_w - g->kw + g->pad_left) / s + 1 : 0;  \
+    xb = xb < g->out_w ? xb : g->out_w;                                                         \
+    const VT vlo = (VT){0} + lo, vhi = (VT){0} + hi;                                            \
+    for (int y = y0; y < y1; y++) {                                                             \
+      float *orow = out + (size_t)y * g->out_w * OC;                                            \
+      const int iy0 = y * s - g->pad_top;                                                       \
+      if (iy0 < 0 || iy0 + g->kh > g->in_h || xa >= xb) {                                      \
+        for (int x = 0; x < g->out_w; x++)                                                      \
+          NAME##_pixel(g, in, panel, orow + (size_t)x * OC, lo, hi, x, y);                      \
+        continue;                                                                               \
+      }                                                                                         \
+      for (int x = 0; x < xa; x++) NAME##_pixel(g, in, panel, orow + (size_t)x * OC, lo, hi, x, y); \
+      int x = xa;                                                                               \
+      for (; x + PX <= xb; x += PX) {                                                           \
+        VT acc[PX][NVEC];                                                                       \
+        for (int v = 0; v < (NVEC); v++) {                                                      \
+          VT b = *(const VTU *)(panel + v * (W));                                               \
+          for (int j = 0; j < PX; j++) acc[j][v] = b;                                           \
+        }                                                                                       \
+        const float *wp = panel + OC;                                                           \
+        for (int ky = 0; ky < g->kh; ky++) {                                                    \
+          /* pixel x's taps of this kernel row: span contiguous values */                       \
+          const float *r = in + ((size_t)(iy0 + ky) * g->in_w + (size_t)(x * s - g->pad_left)) * ic; \
+          for (int t = 0; t < span; t++, wp += OC) {                                            \
+            VT wv[NVEC];                                                                        \
+            for (int v = 0; v < (NVEC); v++) wv[v] = *(const VTU *)(wp + v * (W));              \
+            _Pragma("GCC unroll 4") for (int j = 0; j < PX; j++) {                              \
+              const float a = r[(size_t)j * s * ic + t];                                        \
+              _Pragma("GCC unroll 4") for (int v = 0; v < (NVEC); v++) acc[j][v] += wv[v] * a;  \
+            }                                                                                   \
+          }                                                                                     \
+        }                                                                                       \
+        for (int j = 0; j < PX; j++)                                                            \
+          for (int v = 0; v < (NVEC); v++) {                                                    \
+            VT a = acc[j][v];                                                                   \
+            IT m = a < vlo;                                                                     \
+            a = (VT)(((IT)a & ~m) | ((IT)vlo & m));                                             \
+            m = a > vhi;                                                                        \
+            *(VTU *)(orow + (size_t)(x + j) * OC + v * (W)) = (VT)(((IT)a & ~m) | ((IT)vhi & m)); \
+          }                                                                                     \
+      }                                                                                         \
+      for (; x < g->out_w; x++) NAME##_pixel(g, in, panel, orow + (size_t)x * OC, lo, hi, x, y); \
+    }                                                                                           \
+  }
+
+DEFINE_CONV1P(f32_conv1p_8, vf8, vf8_u, vi8, 8, 1)
+DEFINE_CONV1P(f32_conv1p_wide, vf, vf_u, vi, VW, NV)
+
+/* One-panel direct convolution for out_c == nr of the given GEMM shape, or
+ * NULL when the layer must go through im2col. */
+static mn_f32_conv1p_fn f32_conv1p_for(int out_c, int nr) {
+  if (out_c == 8 && nr == 8) return f32_conv1p_8;
+  if (out_c == MN_GEMM_NR && nr == MN_GEMM_NR) return f32_conv1p_wide;
+  return NULL;
+}
+
 /* Flat loops over a row with weights of period L (a multiple of VW), in
  * whole vectors; the weight offset wraps without a division. */
 static inline void periodic_fill_f32(float *o, size_t n, const float *p, int L) {
@@ -586,6 +680,7 @@ const mn_kernels ISA_NAME(mn_kernels) = {
     .f32_gemm = {STR(GEMM_NAME), MR, NR, GEMM_NAME, GEMM_ROW_NAME},
     .f32_gemm_narrow = {STR(GEMM_NARROW_NAME), MN_GEMM_NARROW_MR, 8, GEMM_NARROW_NAME,
                         GEMM_NARROW_ROW_NAME},
+    .f32_conv1p_for = f32_conv1p_for,
     .f32_dwconv = f32_dwconv,
     .u8_dwconv = u8_dwconv,
     .u8_gemm = {STR(U8_GEMM_NAME), MN_U8_GEMM_MR, MN_U8_GEMM_NR, MN_U8_PACK_I32, U8_GEMM_NAME},
