@@ -133,8 +133,11 @@ static const int gemm_k[] = {1, 3, 8, 17, 32, 100};
 #define COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
 /* The level's two float GEMM shapes: the wide tile and the 8-column one. */
-static const mn_f32_gemm *gemm_shape(const mn_kernels *kern, int narrow) {
-  const mn_f32_gemm *g = narrow ? &kern->f32_gemm_narrow : &kern->f32_gemm;
+/* Tile shape 0 = wide, 1 = narrow, 2 = mid. */
+static const mn_f32_gemm *gemm_shape(const mn_kernels *kern, int shape) {
+  const mn_f32_gemm *g = shape == 1 ? &kern->f32_gemm_narrow
+                         : shape == 2 ? &kern->f32_gemm_mid
+                                      : &kern->f32_gemm;
   ck_assert_ptr_nonnull(g->ukernel);
   ck_assert_ptr_nonnull(g->ukernel_1row); /* mn_f32_gemm_run uses it for short tiles (m = 1, 2) */
   ck_assert_int_gt(g->mr, 0);
@@ -147,7 +150,7 @@ START_TEST(test_f32_gemm_for) {
   const mn_kernels *kern = kernels_at(_i);
   for (int n = 1; n <= 1024; n++) {
     const mn_f32_gemm *g = mn_f32_gemm_for(kern, n);
-    CHECK(g == &kern->f32_gemm || g == &kern->f32_gemm_narrow,
+    CHECK(g == &kern->f32_gemm || g == &kern->f32_gemm_narrow || g == &kern->f32_gemm_mid,
           "mn_f32_gemm_for(%d) is not a shape of the table", n);
   }
 }
@@ -155,11 +158,11 @@ END_TEST
 
 /* mn_f32_gemm_pack + mn_f32_gemm_run (one thread, and three "threads" run one
  * after another) against mn_f32_gemm_ref, with and without a ReLU6 clamp, on
- * strided A and C; for both tile shapes of the level (loop index: level * 2
- * + narrow). */
+ * strided A and C; for the three tile shapes of the level (loop index: level * 3
+ * + shape). */
 START_TEST(test_f32_gemm) {
-  const mn_kernels *kern = kernels_at(_i / 2);
-  const mn_f32_gemm *g = gemm_shape(kern, _i % 2);
+  const mn_kernels *kern = kernels_at(_i / 3);
+  const mn_f32_gemm *g = gemm_shape(kern, _i % 3);
   rng_seed(0x6e6d00 + (uint64_t)_i);
   const float clamps[2][2] = {{-INFINITY, INFINITY}, {0.0f, 6.0f}};
   int combo = 0;
@@ -229,10 +232,10 @@ static const int conv_k[] = {3, 1, 5};
  * packed with mn_f32_gemm_pack as [n = o][k = kh*kw*i], as model_build.c
  * does) on odd shapes, SAME and VALID, stride 1 and 2, computed as two row
  * ranges [0, a) and [a, out_h): the first call must leave rows >= a alone.
- * Both GEMM shapes (loop index: level * 2 + narrow). */
+ * All three GEMM shapes (loop index: level * 3 + shape). */
 START_TEST(test_f32_conv) {
-  const mn_kernels *kern = kernels_at(_i / 2);
-  const mn_f32_gemm *gemm = gemm_shape(kern, _i % 2);
+  const mn_kernels *kern = kernels_at(_i / 3);
+  const mn_f32_gemm *gemm = gemm_shape(kern, _i % 3);
   rng_seed(0xc0 + (uint64_t)_i);
   char gs[128];
   for (int si = 0; si < COUNT(conv_sizes); si++)
@@ -905,8 +908,8 @@ static Suite *kernels_suite(void) {
   /* Per test: a hang fails the test (well within meson's 300 s for the program). */
   tcase_set_timeout(tc, 120);
   tcase_add_loop_test(tc, test_f32_gemm_for, MN_ISA_GENERIC, levels);
-  tcase_add_loop_test(tc, test_f32_gemm, 0, 2 * levels); /* x 2 tile shapes */
-  tcase_add_loop_test(tc, test_f32_conv, 0, 2 * levels);
+  tcase_add_loop_test(tc, test_f32_gemm, 0, 3 * levels); /* x 3 tile shapes */
+  tcase_add_loop_test(tc, test_f32_conv, 0, 3 * levels);
   tcase_add_test(tc, test_dw_period);
   tcase_add_loop_test(tc, test_f32_dwconv, MN_ISA_GENERIC, levels);
   tcase_add_loop_test(tc, test_u8_gemm, MN_ISA_GENERIC, levels);

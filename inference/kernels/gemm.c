@@ -4,11 +4,15 @@
 
 #include "kernels.h"
 
+static int padded(int n, int nr) { return (n + nr - 1) / nr * nr; }
+
 const mn_f32_gemm *mn_f32_gemm_for(const mn_kernels *kern, int n) {
-  const mn_f32_gemm *w = &kern->f32_gemm, *nw = &kern->f32_gemm_narrow;
-  int wide_cols = (n + w->nr - 1) / w->nr * w->nr, narrow_cols = (n + nw->nr - 1) / nw->nr * nw->nr;
-  /* Measured: the narrow tile only pays when the wide one would be 3/4 padding. */
-  return wide_cols >= 4 * narrow_cols ? nw : w;
+  const mn_f32_gemm *w = &kern->f32_gemm, *nw = &kern->f32_gemm_narrow, *mid = &kern->f32_gemm_mid;
+  /* Measured: the narrow (8-wide) tile only pays when the wide one would be
+   * 3/4 padding; the one-vector tile when the wide one would waste a third. */
+  if (padded(n, w->nr) >= 4 * padded(n, nw->nr)) return nw;
+  if (mid->nr < w->nr && 2 * padded(n, w->nr) >= 3 * padded(n, mid->nr)) return mid;
+  return w;
 }
 
 size_t mn_f32_gemm_packed_size(int n, int k, int nr) {

@@ -151,6 +151,7 @@ typedef struct {
   mn_isa isa;
   mn_f32_gemm f32_gemm;        /* wide tile */
   mn_f32_gemm f32_gemm_narrow; /* 8 columns, for layers with few channels */
+  mn_f32_gemm f32_gemm_mid;    /* one vector wide (AVX-512: 16); else the wide tile */
   /* the direct convolution for out_c channels packed at nr, or NULL */
   mn_f32_conv1p_fn (*f32_conv1p_for)(int out_c, int nr);
   void (*f32_dwconv)(const mn_conv_geom *g, const float *in, const float *packed, float *out,

@@ -102,6 +102,17 @@ DEFINE_GEMM(GEMM_NARROW_NAME, vf8, vf8_u, vi8, 8, MN_GEMM_NARROW_MR, 1)
  * (the classifier), where the wide tile would compute MR copies. */
 #define GEMM_ROW_NAME CAT(CAT(CAT(mn_f32_gemm_1x, MN_GEMM_NR), __), MN_ISA)
 DEFINE_GEMM(GEMM_ROW_NAME, vf, vf_u, vi, VW, 1, NV)
+/* A middle shape, one full vector wide, where that is neither the wide nor
+ * the narrow tile (AVX-512: 16 columns, for 16-channel layers). */
+#if VW == 16
+#define GEMM_MID_NAME CAT(mn_f32_gemm_8x16__, MN_ISA)
+#define GEMM_MID_ROW_NAME CAT(mn_f32_gemm_1x16__, MN_ISA)
+DEFINE_GEMM(GEMM_MID_NAME, vf, vf_u, vi, VW, 8, 1)
+DEFINE_GEMM(GEMM_MID_ROW_NAME, vf, vf_u, vi, VW, 1, 1)
+#define GEMM_MID {STR(GEMM_MID_NAME), 8, 16, GEMM_MID_NAME, GEMM_MID_ROW_NAME}
+#else
+#define GEMM_MID {STR(GEMM_NAME), MR, NR, GEMM_NAME, GEMM_ROW_NAME}
+#endif
 #if MN_GEMM_NR == 8 /* the wide tile is 8 columns already (generic level) */
 #define GEMM_NARROW_ROW_NAME GEMM_ROW_NAME
 #else
@@ -194,12 +205,18 @@ DEFINE_GEMM(GEMM_NARROW_ROW_NAME, vf8, vf8_u, vi8, 8, 1, 1)
 
 DEFINE_CONV1P(f32_conv1p_8, vf8, vf8_u, vi8, 8, 1)
 DEFINE_CONV1P(f32_conv1p_wide, vf, vf_u, vi, VW, NV)
+#if VW == 16
+DEFINE_CONV1P(f32_conv1p_16, vf, vf_u, vi, VW, 1)
+#endif
 
 /* One-panel direct convolution for out_c == nr of the given GEMM shape, or
  * NULL when the layer must go through im2col. */
 static mn_f32_conv1p_fn f32_conv1p_for(int out_c, int nr) {
   if (out_c == 8 && nr == 8) return f32_conv1p_8;
   if (out_c == MN_GEMM_NR && nr == MN_GEMM_NR) return f32_conv1p_wide;
+#if VW == 16
+  if (out_c == 16 && nr == 16) return f32_conv1p_16;
+#endif
   return NULL;
 }
 
@@ -680,6 +697,7 @@ const mn_kernels ISA_NAME(mn_kernels) = {
     .f32_gemm = {STR(GEMM_NAME), MR, NR, GEMM_NAME, GEMM_ROW_NAME},
     .f32_gemm_narrow = {STR(GEMM_NARROW_NAME), MN_GEMM_NARROW_MR, 8, GEMM_NARROW_NAME,
                         GEMM_NARROW_ROW_NAME},
+    .f32_gemm_mid = GEMM_MID,
     .f32_conv1p_for = f32_conv1p_for,
     .f32_dwconv = f32_dwconv,
     .u8_dwconv = u8_dwconv,
