@@ -35,6 +35,15 @@ typedef int32_t vi __attribute__((vector_size(VW * 4)));
 typedef int32_t vi_u __attribute__((vector_size(VW * 4), aligned(4)));
 
 
+/* Output columns [*xa, *xb) whose whole kw-wide window lies inside the
+ * input row: the interior, where kernels skip bounds checks. */
+static inline void interior_cols(const mn_conv_geom *g, int *xa, int *xb) {
+  const int s = g->stride, last = g->in_w - g->kw + g->pad_left; /* x * s <= last */
+  int b = last >= 0 ? last / s + 1 : 0;
+  *xa = (g->pad_left + s - 1) / s;
+  *xb = b < g->out_w ? b : g->out_w;
+}
+
 /* ---- float32 GEMM micro-kernels -------------------------------------------
  * acc[MR][NV] vectors stay in registers over the whole k loop; the A value
  * is broadcast, the packed panel row is loaded once per k. Rows past mr
@@ -157,9 +166,8 @@ DEFINE_GEMM(GEMM_NARROW_ROW_NAME, vf8, vf8_u, vi8, 8, 1, 1)
                    float lo, float hi, int y0, int y1) {                                        \
     enum { OC = (W) * (NVEC), PX = 4 };                                                         \
     const int ic = g->in_c, span = g->kw * ic, s = g->stride;                                   \
-    int xa = (g->pad_left + s - 1) / s;                                                         \
-    int xb = g->in_w - g->kw + g->pad_left >= 0 ? (g->in_w - g->kw + g->pad_left) / s + 1 : 0;  \
-    xb = xb < g->out_w ? xb : g->out_w;                                                         \
+    int xa, xb;                                                                                 \
+    interior_cols(g, &xa, &xb);                                                                 \
     const VT vlo = (VT){0} + lo, vhi = (VT){0} + hi;                                            \
     for (int y = y0; y < y1; y++) {                                                             \
       float *orow = out + (size_t)y * g->out_w * OC;                                            \
@@ -400,9 +408,8 @@ static void f32_dwconv(const mn_conv_geom *g, const float *in, const float *w, f
   const size_t row_len = (size_t)g->out_w * C;
   const float *restrict bias = w + (size_t)g->kh * g->kw * L; /* periodic too */
   /* Outputs whose 3x3 window lies inside the input horizontally. */
-  int xa = (g->pad_left + g->stride - 1) / g->stride;
-  int xb = g->in_w - 3 + g->pad_left >= 0 ? (g->in_w - 3 + g->pad_left) / g->stride + 1 : 0;
-  xb = xb < g->out_w ? xb : g->out_w;
+  int xa, xb; /* used only when the kernel is 3x3 */
+  interior_cols(g, &xa, &xb);
   const int fast_shape = g->kh == 3 && g->kw == 3 && (C % VW == 0 || g->stride == 1) && xa < xb;
   for (int y = y0; y < y1; y++) {
     float *restrict o = out + (size_t)y * row_len;
@@ -591,9 +598,8 @@ static void u8_dwconv(const mn_conv_geom *g, const uint8_t *in, const int32_t *w
   const int32_t *restrict bias = w + (size_t)g->kh * g->kw * L; /* periodic too */
   const int32_t zp = rq->in_zp;
   const size_t row_len = (size_t)g->out_w * C;
-  int xa = (g->pad_left + g->stride - 1) / g->stride;
-  int xb = g->in_w - 3 + g->pad_left >= 0 ? (g->in_w - 3 + g->pad_left) / g->stride + 1 : 0;
-  xb = xb < g->out_w ? xb : g->out_w;
+  int xa, xb; /* used only when the kernel is 3x3 */
+  interior_cols(g, &xa, &xb);
   const int fast_shape = g->kh == 3 && g->kw == 3 && (C % VW == 0 || g->stride == 1) && xa < xb;
   int32_t acc_buf[4096];
   const int px_chunk = (int)(sizeof acc_buf / sizeof acc_buf[0]) / C;
