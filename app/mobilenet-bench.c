@@ -1,18 +1,34 @@
 /* mobilenet-bench: times one MobileNet inference (network only, input
  * already preprocessed, as the peer benchmarks do) and prints the median,
- * min and max latency and frames per second. */
+ * min and max latency and frames per second.
+ *
+ * --sweep runs the 16-point grid alpha {0.25, 0.5, 0.75, 1.0} x resolution
+ * {128, 160, 192, 224} instead: latency and multiply-adds for every point,
+ * top-1 / top-5 over a folder of labelled images (--images), and a PNG
+ * chart of the trade-off (--chart, drawn with cairo when built with it). */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli_common.h"
 
+#ifdef MN_BENCH_HAVE_IMAGE_IO
+#include "image_io.h"
+#endif
+#ifdef MN_BENCH_HAVE_CAIRO
+#include <cairo.h>
+#endif
+
 static const char *prog = "mobilenet-bench";
 
 static void usage(FILE *f) {
   fprintf(f,
           "Usage: %s [options]\n"
-          "Times MobileNet v1 inference on this machine.\n\n"
+          "       %s --sweep [--dtype f32|u8] [--threads N] [--runs N] [--images DIR]\n"
+          "                       [--chart FILE.png] [--json]\n"
+          "Times MobileNet v1 inference on this machine (network only: the input is\n"
+          "already preprocessed, as in the peer benchmarks).\n\n"
           "  --models DIR / --model FILE / --alpha A / --dtype f32|u8\n"
           "                     choose the model as mobilenet-classify does\n"
           "  --resolution R     input size %d..%d (default: the model's own)\n"
@@ -20,8 +36,28 @@ static void usage(FILE *f) {
           "  --runs N           timed runs after warm-up (default 100)\n"
           "  --layers           also print the median time of every layer\n"
           "  --json             one JSON object\n"
-          "  --help             this text\n",
-          prog, MN_MIN_RESOLUTION, MN_MAX_RESOLUTION);
+          "  --help             this text\n\n"
+          "Sweep (the MobileNet paper's width x resolution grid):\n"
+          "  --sweep            time alpha {0.25,0.5,0.75,1.0} x resolution {128,160,192,224}\n"
+          "                     (16 points) for one dtype; each point runs the model file of\n"
+          "                     that alpha and dtype trained nearest the resolution, at exactly\n"
+          "                     that resolution. One row per point: alpha, resolution, model\n"
+          "                     file, median ms, fps, M multiply-adds.\n"
+          "  --images DIR       also measure top-1 / top-5 %% over DIR/ground_truth.csv\n"
+          "                     (columns filename,class_index_0_999,...; e.g.\n"
+          "                     shared/images/imagenet-sample). Images are decoded once and\n"
+          "                     classified with the full pipeline (crop, resize, network).\n"
+          "  --chart FILE.png   write a chart: with --images, top-1 %% (y) against median\n"
+          "                     latency (x, log scale), one line per alpha, points labelled\n"
+          "                     by resolution; without --images, M multiply-adds (y, log)\n"
+          "                     against latency. Needs a build with cairo%s.\n",
+          prog, prog, MN_MIN_RESOLUTION, MN_MAX_RESOLUTION,
+#ifdef MN_BENCH_HAVE_CAIRO
+          " (this one has it)"
+#else
+          " (this one has NOT: install libcairo2-dev and reconfigure)"
+#endif
+  );
 }
 
 static int cmp_double(const void *a, const void *b) {
@@ -34,14 +70,710 @@ static double median(double *v, int n) {
   return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
+/* A fixed, non-trivial picture (so no path sees only zeros). */
+static void fill_picture(uint8_t *rgb, int resolution) {
+  for (int i = 0; i < resolution * resolution * 3; i++) rgb[i] = (uint8_t)((i * 7919u) >> 3);
+}
+
+typedef struct {
+  double median_ms, min_ms, max_ms;
+} timing;
+
+/* Warm-up, then runs timed inferences; times[runs] gets each wall time and,
+ * when layer_t is not NULL, layer_t[runs * n_layers] the per-layer times. */
+static int time_runner(mn_runner *runner, const uint8_t *rgb, int runs, double *times,
+                       double *layer_t, int n_layers, timing *out) {
+  char err[MN_ERROR_MAX];
+  const int warmup = runs / 10 > 5 ? runs / 10 : 5;
+  for (int i = 0; i < warmup; i++)
+    if (mn_runner_classify_preprocessed(runner, rgb, 0, NULL, err) < 0) {
+      fprintf(stderr, "%s: %s\n", prog, err);
+      return -1;
+    }
+  for (int i = 0; i < runs; i++) {
+    double t0 = cli_now_ms();
+    mn_runner_classify_preprocessed(runner, rgb, 0, NULL, err);
+    times[i] = cli_now_ms() - t0;
+    if (layer_t) mn_runner_layer_times(runner, layer_t + (size_t)i * n_layers, n_layers);
+  }
+  out->min_ms = out->max_ms = times[0];
+  for (int i = 1; i < runs; i++) {
+    out->min_ms = times[i] < out->min_ms ? times[i] : out->min_ms;
+    out->max_ms = times[i] > out->max_ms ? times[i] : out->max_ms;
+  }
+  out->median_ms = median(times, runs);
+  return 0;
+}
+
+static int64_t model_macs(const mn_model *model, int resolution) {
+  mn_layer_info info[256];
+  int n = mn_model_layers(model, resolution, info, 256);
+  if (n > 256) n = 256;
+  int64_t macs = 0;
+  for (int l = 0; l < n; l++) macs += info[l].macs;
+  return macs;
+}
+
+/* ---------------------------------------------------------------- sweep */
+
+#define SWEEP_NA 4
+#define SWEEP_NR 4
+static const float sweep_alpha[SWEEP_NA] = {0.25f, 0.5f, 0.75f, 1.0f};
+static const int sweep_res[SWEEP_NR] = {128, 160, 192, 224};
+
+typedef struct {
+  float alpha;
+  int resolution;
+  int ok; /* measured */
+  char model[256];
+  int trained_resolution;
+  timing t;
+  int64_t macs;
+  int threads;
+  double top1, top5; /* percent; < 0 when not measured */
+} sweep_point;
+
+typedef struct {
+  char *file;
+  int class_index;
+#ifdef MN_BENCH_HAVE_IMAGE_IO
+  image_rgb img;
+#endif
+} labelled_image;
+
+#ifdef MN_BENCH_HAVE_IMAGE_IO
+/* Splits one CSV line into at most max fields (RFC 4180 quoting; the line
+ * is modified in place). Returns the number of fields. */
+static int csv_split(char *line, char **fields, int max) {
+  int n = 0;
+  char *p = line;
+  for (;;) {
+    char *out = p, *start = p;
+    if (*p == '"') {
+      p++;
+      for (;;) {
+        if (!*p) break;
+        if (*p == '"' && p[1] == '"') *out++ = '"', p += 2;
+        else if (*p == '"') { p++; break; }
+        else *out++ = *p++;
+      }
+      while (*p && *p != ',') p++;
+    } else {
+      while (*p && *p != ',') *out++ = *p++;
+    }
+    char sep = *p;
+    *out = '\0';
+    if (n < max) fields[n] = start;
+    n++;
+    if (sep != ',') break;
+    p++;
+  }
+  return n < max ? n : max;
+}
+#endif
+
+static void free_images(labelled_image *im, int n) {
+  for (int i = 0; i < n; i++) {
+    free(im[i].file);
+#ifdef MN_BENCH_HAVE_IMAGE_IO
+    image_free(&im[i].img);
+#endif
+  }
+  free(im);
+}
+
+/* Reads DIR/ground_truth.csv and decodes every image it names (once; the
+ * decoded pixels stay in memory for the whole grid). Images that cannot be
+ * read are reported and left out. Returns the count, or -1. */
+static int load_images(const char *dir, labelled_image **out) {
+#ifndef MN_BENCH_HAVE_IMAGE_IO
+  (void)dir, (void)out;
+  fprintf(stderr, "%s: --images: this build has no image decoding (app/image_io.c)\n", prog);
+  return -1;
+#else
+  char path[4200];
+  snprintf(path, sizeof path, "%s/ground_truth.csv", dir);
+  FILE *f = fopen(path, "r");
+  if (!f) {
+    fprintf(stderr, "%s: --images %s: cannot open %s (a folder with ground_truth.csv: "
+                    "filename,class_index_0_999,...)\n", prog, dir, path);
+    return -1;
+  }
+  char line[8192];
+  int col_file = 0, col_class = 1, lineno = 0, n = 0, cap = 0, bad = 0;
+  labelled_image *im = NULL;
+  while (fgets(line, sizeof line, f)) {
+    lineno++;
+    size_t len = strlen(line);
+    while (len && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = '\0';
+    if (!len) continue;
+    char *fld[64];
+    int nf = csv_split(line, fld, 64);
+    if (lineno == 1) {
+      int cf = -1, cc = -1;
+      for (int i = 0; i < nf; i++) {
+        if (!strcmp(fld[i], "filename")) cf = i;
+        if (!strcmp(fld[i], "class_index_0_999") || !strcmp(fld[i], "class_index")) cc = i;
+      }
+      if (cf >= 0 && cc >= 0) {
+        col_file = cf, col_class = cc;
+        continue;
+      }
+      /* no header: fall through, columns 0 and 1 */
+    }
+    int cls;
+    if (nf <= col_file || nf <= col_class || !cli_parse_int(fld[col_class], 0, 999, &cls)) {
+      fprintf(stderr, "%s: %s:%d: expected filename,class_index_0_999 (0..999)\n", prog, path,
+              lineno);
+      fclose(f);
+      free_images(im, n);
+      return -1;
+    }
+    if (n == cap) {
+      cap = cap ? 2 * cap : 512;
+      labelled_image *g = realloc(im, (size_t)cap * sizeof *im);
+      if (!g) {
+        fclose(f);
+        free_images(im, n);
+        fprintf(stderr, "%s: out of memory\n", prog);
+        return -1;
+      }
+      im = g;
+    }
+    labelled_image *li = &im[n];
+    memset(li, 0, sizeof *li);
+    char ipath[4200], ierr[IMAGE_ERROR_MAX];
+    snprintf(ipath, sizeof ipath, "%s/%s", dir, fld[col_file]);
+    if (image_load_file(ipath, &li->img, ierr) != 0) {
+      fprintf(stderr, "%s: skipping %s\n", prog, ierr);
+      bad++;
+      continue;
+    }
+    li->file = strdup(fld[col_file]);
+    li->class_index = cls;
+    n++;
+  }
+  fclose(f);
+  if (n == 0) {
+    fprintf(stderr, "%s: --images %s: no usable images in %s\n", prog, dir, path);
+    free(im);
+    return -1;
+  }
+  if (bad) fprintf(stderr, "%s: %d image(s) could not be read and are left out\n", prog, bad);
+  *out = im;
+  return n;
+#endif
+}
+
+static int evaluate(mn_runner *runner, const labelled_image *im, int n, double *top1,
+                    double *top5) {
+#ifndef MN_BENCH_HAVE_IMAGE_IO
+  (void)runner, (void)im, (void)n, (void)top1, (void)top5;
+  return -1;
+#else
+  int c1 = 0, c5 = 0;
+  char err[MN_ERROR_MAX];
+  for (int i = 0; i < n; i++) {
+    mn_image img = {im[i].img.pixels, im[i].img.width, im[i].img.height,
+                    (size_t)im[i].img.width * 3, MN_PIXEL_RGB};
+    mn_result top[5];
+    int k = mn_runner_classify(runner, &img, 5, top, err);
+    if (k < 0) {
+      fprintf(stderr, "%s: %s: %s\n", prog, im[i].file, err);
+      return -1;
+    }
+    for (int j = 0; j < k; j++)
+      if (top[j].class_index == im[i].class_index) {
+        c5++;
+        if (j == 0) c1++;
+        break;
+      }
+  }
+  *top1 = 100.0 * c1 / n;
+  *top5 = 100.0 * c5 / n;
+  return 0;
+#endif
+}
+
+/* ---------------------------------------------------------------- chart */
+
+#ifdef MN_BENCH_HAVE_CAIRO
+/* Log-scale ticks m x 10^k inside [lo, hi], m from the sparsest mantissa
+ * set that still gives at least 5 ticks. */
+static const double tick_sets[3][8] = {{1, 2, 5}, {1, 2, 3, 5}, {1, 1.5, 2, 3, 4, 5, 7}};
+static const int tick_set_n[3] = {3, 4, 7};
+
+static int log_ticks_set(double lo, double hi, int set, double *t, int max) {
+  int n = 0;
+  for (int e = (int)floor(log10(lo)) - 1; e <= (int)ceil(log10(hi)) && n < max; e++)
+    for (int m = 0; m < tick_set_n[set] && n < max; m++) {
+      double v = tick_sets[set][m] * pow(10, e);
+      if (v >= lo * 0.9999 && v <= hi * 1.0001) t[n++] = v;
+    }
+  return n;
+}
+
+static int log_ticks(double lo, double hi, double *t, int max) {
+  int n = 0;
+  for (int set = 0; set < 3; set++)
+    if ((n = log_ticks_set(lo, hi, set, t, max)) >= 5) break;
+  return n;
+}
+
+/* The nearest value of the densest tick set below (dir < 0) or above v. */
+static double snap_log(double v, int dir) {
+  double t[64];
+  int n = log_ticks_set(v / 20, v * 20, 2, t, 64);
+  double best = v;
+  for (int i = 0; i < n; i++)
+    if (dir < 0 ? t[i] <= v : t[i] >= v) {
+      best = t[i];
+      if (dir > 0) break;
+    }
+  return best;
+}
+
+static void fmt_num(char *buf, size_t size, double v) {
+  if (v >= 1000) snprintf(buf, size, "%.0f", v);
+  else if (v >= 1) snprintf(buf, size, "%g", v);
+  else snprintf(buf, size, "%.2g", v);
+}
+
+static void text_at(cairo_t *cr, double x, double y, const char *s, double ax, double ay) {
+  cairo_text_extents_t te;
+  cairo_text_extents(cr, s, &te);
+  cairo_move_to(cr, x - te.x_bearing - ax * te.width, y - te.y_bearing - ay * te.height);
+  cairo_show_text(cr, s);
+}
+
+static int write_chart(const char *path, const sweep_point *pt, int n, int have_acc,
+                       const char *dtype, int threads, int runs, int n_images) {
+  const int W = 960, H = 640;
+  const double L = 90, R = 30, T = 78, B = 72;
+  const double pw = W - L - R, ph = H - T - B;
+  static const double colour[SWEEP_NA][3] = {
+      {0.122, 0.467, 0.706}, {1.000, 0.498, 0.055}, {0.173, 0.627, 0.173}, {0.839, 0.153, 0.157}};
+
+  double xlo = 1e300, xhi = 0, ylo = 1e300, yhi = -1e300;
+  for (int i = 0; i < n; i++) {
+    if (!pt[i].ok) continue;
+    double x = pt[i].t.median_ms, y = have_acc ? pt[i].top1 : pt[i].macs / 1e6;
+    xlo = fmin(xlo, x), xhi = fmax(xhi, x), ylo = fmin(ylo, y), yhi = fmax(yhi, y);
+  }
+  if (xhi <= 0) return -1;
+  xlo = snap_log(xlo / 1.12, -1), xhi = snap_log(xhi * 1.12, 1);
+  double ystep = 0;
+  if (have_acc) {
+    double span = yhi - ylo;
+    ystep = span > 40 ? 10 : span > 15 ? 5 : 2;
+    ylo = fmax(0, floor((ylo - ystep * 0.5) / ystep) * ystep);
+    yhi = fmin(100, ceil((yhi + ystep * 0.5) / ystep) * ystep);
+    if (yhi <= ylo) yhi = ylo + ystep;
+  } else {
+    ylo /= 1.4, yhi *= 1.4;
+  }
+  const double lxlo = log10(xlo), lxhi = log10(xhi);
+#define PX(v) (L + (log10(v) - lxlo) / (lxhi - lxlo) * pw)
+#define PY(v) (have_acc ? T + ph - ((v) - ylo) / (yhi - ylo) * ph \
+                        : T + ph - (log10(v) - log10(ylo)) / (log10(yhi) - log10(ylo)) * ph)
+
+  cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, W, H);
+  cairo_t *cr = cairo_create(s);
+  cairo_set_source_rgb(cr, 1, 1, 1);
+  cairo_paint(cr);
+  cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+
+  /* grid and ticks */
+  double ticks[64];
+  char buf[256];
+  int nt = log_ticks(xlo, xhi, ticks, 64);
+  cairo_set_font_size(cr, 13);
+  cairo_set_line_width(cr, 1);
+  for (int i = 0; i < nt; i++) {
+    double x = floor(PX(ticks[i])) + 0.5;
+    cairo_set_source_rgb(cr, 0.88, 0.88, 0.88);
+    cairo_move_to(cr, x, T), cairo_line_to(cr, x, T + ph), cairo_stroke(cr);
+    cairo_set_source_rgb(cr, 0, 0, 0);
+    cairo_move_to(cr, x, T + ph), cairo_line_to(cr, x, T + ph + 5), cairo_stroke(cr);
+    fmt_num(buf, sizeof buf, ticks[i]);
+    text_at(cr, x, T + ph + 9, buf, 0.5, 0);
+  }
+  if (have_acc) {
+    for (double v = ylo; v <= yhi + 1e-9; v += ystep) {
+      double y = floor(PY(v)) + 0.5;
+      cairo_set_source_rgb(cr, 0.88, 0.88, 0.88);
+      cairo_move_to(cr, L, y), cairo_line_to(cr, L + pw, y), cairo_stroke(cr);
+      cairo_set_source_rgb(cr, 0, 0, 0);
+      cairo_move_to(cr, L - 5, y), cairo_line_to(cr, L, y), cairo_stroke(cr);
+      snprintf(buf, sizeof buf, "%g", v);
+      text_at(cr, L - 9, y, buf, 1, 0.5);
+    }
+  } else {
+    nt = log_ticks(ylo, yhi, ticks, 64);
+    for (int i = 0; i < nt; i++) {
+      double y = floor(PY(ticks[i])) + 0.5;
+      cairo_set_source_rgb(cr, 0.88, 0.88, 0.88);
+      cairo_move_to(cr, L, y), cairo_line_to(cr, L + pw, y), cairo_stroke(cr);
+      cairo_set_source_rgb(cr, 0, 0, 0);
+      cairo_move_to(cr, L - 5, y), cairo_line_to(cr, L, y), cairo_stroke(cr);
+      fmt_num(buf, sizeof buf, ticks[i]);
+      text_at(cr, L - 9, y, buf, 1, 0.5);
+    }
+  }
+  cairo_set_source_rgb(cr, 0, 0, 0);
+  cairo_rectangle(cr, L + 0.5, T + 0.5, pw, ph);
+  cairo_stroke(cr);
+
+  /* axis labels */
+  cairo_set_font_size(cr, 15);
+  text_at(cr, L + pw / 2, H - 24, "median latency per image, ms (log scale; network only, batch 1)",
+          0.5, 0.5);
+  cairo_save(cr);
+  cairo_translate(cr, 24, T + ph / 2);
+  cairo_rotate(cr, -M_PI / 2);
+  if (have_acc) snprintf(buf, sizeof buf, "ImageNet top-1 %% (%d images)", n_images);
+  else snprintf(buf, sizeof buf, "million multiply-adds (log scale)");
+  text_at(cr, 0, 0, buf, 0.5, 0.5);
+  cairo_restore(cr);
+
+  /* title */
+  cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_BOLD);
+  cairo_set_font_size(cr, 18);
+  snprintf(buf, sizeof buf, "MobileNet v1 on this machine: %s against latency, %s, %d thread%s",
+           have_acc ? "top-1 accuracy" : "multiply-adds", dtype, threads, threads == 1 ? "" : "s");
+  text_at(cr, W / 2.0, 16, buf, 0.5, 0);
+  cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+  cairo_set_font_size(cr, 13);
+  snprintf(buf, sizeof buf,
+           "width multiplier \xce\xb1 x input resolution; median of %d runs per point; each point runs "
+           "the %s file of its \xce\xb1 trained nearest that resolution",
+           runs, dtype);
+  text_at(cr, W / 2.0, 44, buf, 0.5, 0);
+
+  /* where the points are, to keep the legend and the labels off them */
+  typedef struct { double x0, y0, x1, y1; } box;
+  box taken[3 * SWEEP_NA * SWEEP_NR + 2];
+  int n_taken = 0;
+  double px[SWEEP_NA * SWEEP_NR], py[SWEEP_NA * SWEEP_NR];
+  for (int i = 0; i < n; i++) {
+    if (!pt[i].ok) continue;
+    px[i] = PX(pt[i].t.median_ms);
+    py[i] = PY(have_acc ? pt[i].top1 : pt[i].macs / 1e6);
+    taken[n_taken++] = (box){px[i] - 6, py[i] - 6, px[i] + 6, py[i] + 6};
+  }
+#define OVERLAP(b, c) ((b).x0 < (c).x1 && (c).x0 < (b).x1 && (b).y0 < (c).y1 && (c).y0 < (b).y1)
+
+  /* legend: the corner of the plot with the fewest points (lower right first) */
+  const double lw = 118, lh = 22.0 * SWEEP_NA + 12;
+  box corner[4] = {{L + pw - lw - 10, T + ph - lh - 10, L + pw - 10, T + ph - 10},
+                   {L + 10, T + 10, L + 10 + lw, T + 10 + lh},
+                   {L + pw - lw - 10, T + 10, L + pw - 10, T + 10 + lh},
+                   {L + 10, T + ph - lh - 10, L + 10 + lw, T + ph - 10}};
+  int best = 0, best_hits = 1 << 30;
+  for (int c = 0; c < 4; c++) {
+    box g = {corner[c].x0 - 20, corner[c].y0 - 20, corner[c].x1 + 20, corner[c].y1 + 20};
+    int hits = 0;
+    for (int i = 0; i < n_taken; i++) hits += OVERLAP(g, taken[i]);
+    for (int i = 0; i < n; i++) /* line segments: sample them */
+      if (pt[i].ok && i % SWEEP_NR && pt[i - 1].ok)
+        for (int k = 1; k < 8; k++) {
+          double x = px[i - 1] + (px[i] - px[i - 1]) * k / 8, y = py[i - 1] + (py[i] - py[i - 1]) * k / 8;
+          hits += x > g.x0 && x < g.x1 && y > g.y0 && y < g.y1;
+        }
+    if (hits < best_hits) best = c, best_hits = hits;
+  }
+  const double lx = corner[best].x0, ly = corner[best].y0;
+  taken[n_taken++] = corner[best];
+
+  /* one line per alpha, points labelled by resolution */
+  cairo_rectangle(cr, L, T, pw, ph);
+  cairo_save(cr);
+  cairo_clip(cr);
+  for (int a = 0; a < SWEEP_NA; a++) {
+    cairo_set_source_rgb(cr, colour[a][0], colour[a][1], colour[a][2]);
+    cairo_set_line_width(cr, 2.2);
+    int first = 1;
+    for (int r = 0; r < SWEEP_NR; r++) {
+      const int i = a * SWEEP_NR + r;
+      if (!pt[i].ok) continue;
+      if (first) cairo_move_to(cr, px[i], py[i]);
+      else cairo_line_to(cr, px[i], py[i]);
+      first = 0;
+    }
+    cairo_stroke(cr);
+    for (int r = 0; r < SWEEP_NR; r++) {
+      const int i = a * SWEEP_NR + r;
+      if (!pt[i].ok) continue;
+      cairo_set_source_rgb(cr, colour[a][0], colour[a][1], colour[a][2]);
+      cairo_arc(cr, px[i], py[i], 4.5, 0, 2 * M_PI);
+      cairo_fill_preserve(cr);
+      cairo_set_source_rgb(cr, 1, 1, 1);
+      cairo_set_line_width(cr, 1.2);
+      cairo_stroke(cr);
+    }
+  }
+  /* labels: the first free place around the point, upper left first */
+  cairo_set_font_size(cr, 11.5);
+  for (int i = 0; i < n; i++) {
+    if (!pt[i].ok) continue;
+    const int a = i / SWEEP_NR;
+    cairo_text_extents_t te;
+    snprintf(buf, sizeof buf, "%d", pt[i].resolution);
+    cairo_text_extents(cr, buf, &te);
+    const double w = te.width, h = te.height, x = px[i], y = py[i];
+    const double cand[8][2] = {{x - 6 - w, y - 7 - h}, {x + 6, y + 7}, {x + 6, y - 7 - h},
+                               {x - 6 - w, y + 7},     {x - 9 - w, y - h / 2}, {x + 9, y - h / 2},
+                               {x - w / 2, y - 10 - h}, {x - w / 2, y + 10}};
+    int c = 0;
+    for (int k = 0; k < 8; k++) {
+      box b = {cand[k][0] - 1, cand[k][1] - 1, cand[k][0] + w + 1, cand[k][1] + h + 1};
+      int free_place = b.x0 > L && b.x1 < L + pw && b.y0 > T && b.y1 < T + ph;
+      for (int j = 0; j < n_taken && free_place; j++)
+        if (OVERLAP(b, taken[j])) free_place = 0;
+      if (free_place) {
+        c = k;
+        break;
+      }
+    }
+    taken[n_taken++] = (box){cand[c][0] - 1, cand[c][1] - 1, cand[c][0] + w + 1, cand[c][1] + h + 1};
+    cairo_set_source_rgb(cr, colour[a][0] * 0.6, colour[a][1] * 0.6, colour[a][2] * 0.6);
+    cairo_move_to(cr, cand[c][0] - te.x_bearing, cand[c][1] - te.y_bearing);
+    cairo_show_text(cr, buf);
+  }
+  cairo_restore(cr);
+#undef OVERLAP
+
+  /* legend */
+  cairo_set_source_rgba(cr, 1, 1, 1, 0.9);
+  cairo_rectangle(cr, lx, ly, lw, lh);
+  cairo_fill_preserve(cr);
+  cairo_set_source_rgb(cr, 0.6, 0.6, 0.6);
+  cairo_set_line_width(cr, 1);
+  cairo_stroke(cr);
+  cairo_set_font_size(cr, 13);
+  for (int a = 0; a < SWEEP_NA; a++) {
+    double y = ly + 17 + 22.0 * a;
+    cairo_set_source_rgb(cr, colour[a][0], colour[a][1], colour[a][2]);
+    cairo_set_line_width(cr, 2.2);
+    cairo_move_to(cr, lx + 10, y), cairo_line_to(cr, lx + 40, y), cairo_stroke(cr);
+    cairo_arc(cr, lx + 25, y, 4.5, 0, 2 * M_PI), cairo_fill(cr);
+    cairo_set_source_rgb(cr, 0, 0, 0);
+    snprintf(buf, sizeof buf, "\xce\xb1 = %g", sweep_alpha[a]);
+    text_at(cr, lx + 50, y, buf, 0, 0.5);
+  }
+#undef PX
+#undef PY
+  cairo_destroy(cr);
+  cairo_surface_flush(s);
+  cairo_status_t st = cairo_surface_write_to_png(s, path);
+  cairo_surface_destroy(s);
+  if (st != CAIRO_STATUS_SUCCESS) {
+    fprintf(stderr, "%s: --chart %s: %s\n", prog, path, cairo_status_to_string(st));
+    return -1;
+  }
+  return 0;
+}
+#endif
+
+/* The grid is timed in rounds: every round gives each point its share of
+ * the runs (after a short warm-up, since the previous point evicted its
+ * weights from the caches), so a burst of load from other processes on a
+ * shared machine spreads over all points instead of spoiling one. */
+#define SWEEP_ROUNDS 5
+
+static int run_sweep(const cli_model_options *mo, int runs, int json, const char *images_dir,
+                     const char *chart) {
+#ifndef MN_BENCH_HAVE_CAIRO
+  if (chart) {
+    fprintf(stderr, "%s: --chart: this build has no cairo (install libcairo2-dev, then "
+                    "meson setup --reconfigure and rebuild)\n", prog);
+    return 2;
+  }
+#endif
+  enum { NP = SWEEP_NA * SWEEP_NR };
+  labelled_image *im = NULL;
+  int n_images = 0;
+  if (images_dir) {
+    if (!json) fprintf(stderr, "%s: decoding the images in %s ...\n", prog, images_dir);
+    n_images = load_images(images_dir, &im);
+    if (n_images < 0) return 2;
+  }
+  char dir[4096];
+  mn_models_dir(mo->models_dir, dir, sizeof dir);
+  const char *dtype = mn_dtype_name(mo->dtype);
+  sweep_point pt[NP];
+  mn_runner *runner[NP] = {0};
+  mn_model *models[NP] = {0};
+  char *model_path[NP] = {0};
+  int n_models = 0, threads = mo->threads, status = 0;
+  memset(pt, 0, sizeof pt);
+  double *times = malloc((size_t)runs * NP * sizeof *times);
+  uint8_t *rgb = malloc((size_t)NP * 224 * 224 * 3);
+  if (!times || !rgb) {
+    fprintf(stderr, "%s: out of memory\n", prog);
+    status = 2;
+    goto out;
+  }
+
+  /* 1. a runner per point (each model file loaded once) */
+  for (int a = 0; a < SWEEP_NA; a++)
+    for (int r = 0; r < SWEEP_NR; r++) {
+      const int i = a * SWEEP_NR + r;
+      sweep_point *p = &pt[i];
+      p->alpha = sweep_alpha[a];
+      p->resolution = sweep_res[r];
+      p->top1 = p->top5 = -1;
+      char path[4200], err[MN_ERROR_MAX];
+      if (mn_models_find(dir, p->alpha, mo->dtype, p->resolution, path, sizeof path, err) !=
+          MN_OK) {
+        fprintf(stderr, "%s: alpha %g at %d: %s\n", prog, p->alpha, p->resolution, err);
+        continue;
+      }
+      int m = 0;
+      while (m < n_models && strcmp(model_path[m], path) != 0) m++;
+      if (m == n_models) {
+        if (mn_model_load(path, &models[m], err) != MN_OK) {
+          fprintf(stderr, "%s: %s\n", prog, err);
+          continue;
+        }
+        model_path[m] = strdup(path);
+        n_models++;
+      }
+      if (mn_runner_create(models[m], p->resolution, mo->threads, &runner[i], err) != MN_OK) {
+        fprintf(stderr, "%s: %s at %d: %s\n", prog, mn_model_name(models[m]), p->resolution,
+                err);
+        runner[i] = NULL;
+        continue;
+      }
+      snprintf(p->model, sizeof p->model, "%s", mn_model_name(models[m]));
+      p->trained_resolution = mn_model_resolution(models[m]);
+      p->threads = threads = mn_runner_threads(runner[i]);
+      p->macs = model_macs(models[m], p->resolution);
+      p->ok = 1;
+      fill_picture(rgb + (size_t)i * 224 * 224 * 3, p->resolution);
+    }
+
+  /* 2. accuracy over the cached images */
+  if (images_dir)
+    for (int i = 0; i < NP; i++) {
+      if (!pt[i].ok) continue;
+      if (evaluate(runner[i], im, n_images, &pt[i].top1, &pt[i].top5) != 0) pt[i].ok = 0;
+    }
+
+  /* 3. latency, in interleaved rounds */
+  const int rounds = runs < SWEEP_ROUNDS ? runs : SWEEP_ROUNDS;
+  for (int round = 0; round < rounds; round++)
+    for (int i = 0; i < NP; i++) {
+      if (!pt[i].ok) continue;
+      const int from = (int)((long long)runs * round / rounds);
+      const int to = (int)((long long)runs * (round + 1) / rounds);
+      const int warm = round == 0 ? (runs / 10 > 5 ? runs / 10 : 5) : (to - from) / 5 + 2;
+      const uint8_t *in = rgb + (size_t)i * 224 * 224 * 3;
+      char err[MN_ERROR_MAX];
+      for (int w = 0; w < warm; w++)
+        if (mn_runner_classify_preprocessed(runner[i], in, 0, NULL, err) < 0) {
+          fprintf(stderr, "%s: %s at %d: %s\n", prog, pt[i].model, pt[i].resolution, err);
+          pt[i].ok = 0;
+          break;
+        }
+      for (int k = from; k < to && pt[i].ok; k++) {
+        double t0 = cli_now_ms();
+        mn_runner_classify_preprocessed(runner[i], in, 0, NULL, err);
+        times[(size_t)i * runs + k] = cli_now_ms() - t0;
+      }
+    }
+  int measured = 0;
+  for (int i = 0; i < NP; i++) {
+    if (!pt[i].ok) continue;
+    double *t = times + (size_t)i * runs;
+    pt[i].t.min_ms = pt[i].t.max_ms = t[0];
+    for (int k = 1; k < runs; k++) {
+      pt[i].t.min_ms = t[k] < pt[i].t.min_ms ? t[k] : pt[i].t.min_ms;
+      pt[i].t.max_ms = t[k] > pt[i].t.max_ms ? t[k] : pt[i].t.max_ms;
+    }
+    pt[i].t.median_ms = median(t, runs);
+    measured++;
+  }
+
+  if (json) {
+    printf("{\"sweep\":true,\"dtype\":\"%s\",\"threads\":%d,\"runs\":%d,\"images\":%d,\"points\":[",
+           dtype, threads, runs, n_images);
+    int first = 1;
+    for (int i = 0; i < NP; i++) {
+      const sweep_point *p = &pt[i];
+      if (!p->ok) continue;
+      printf("%s{\"model\":", first ? "" : ",");
+      first = 0;
+      cli_json_string(stdout, p->model);
+      printf(",\"trained_resolution\":%d,\"alpha\":%g,\"resolution\":%d,\"dtype\":\"%s\","
+             "\"threads\":%d,\"runs\":%d,\"median_ms\":%.4f,\"min_ms\":%.4f,\"max_ms\":%.4f,"
+             "\"fps\":%.2f,\"macs\":%lld",
+             p->trained_resolution, p->alpha, p->resolution, dtype, p->threads, runs,
+             p->t.median_ms, p->t.min_ms, p->t.max_ms, 1000.0 / p->t.median_ms,
+             (long long)p->macs);
+      if (p->top1 >= 0) printf(",\"top1\":%.2f,\"top5\":%.2f", p->top1, p->top5);
+      printf("}");
+    }
+    printf("]}\n");
+  } else {
+    printf("# MobileNet v1 sweep, %s, %d thread%s, median of %d runs per point (in %d rounds)\n",
+           dtype, threads, threads == 1 ? "" : "s", runs, rounds);
+    printf("%5s %4s  %-38s %9s %8s %8s", "alpha", "res", "model", "median_ms", "fps", "M_MACs");
+    if (images_dir) printf(" %6s %6s", "top1%", "top5%");
+    printf("\n");
+    for (int i = 0; i < NP; i++) {
+      const sweep_point *p = &pt[i];
+      if (!p->ok) continue;
+      printf("%5.2f %4d  %-38s %9.3f %8.1f %8.1f", p->alpha, p->resolution, p->model,
+             p->t.median_ms, 1000.0 / p->t.median_ms, p->macs / 1e6);
+      if (images_dir) printf(" %6.1f %6.1f", p->top1, p->top5);
+      printf("\n");
+    }
+    if (images_dir)
+      printf("# accuracy over %d images of %s (full pipeline: crop, resize, network)\n",
+             n_images, images_dir);
+  }
+  fflush(stdout);
+  if (!measured) {
+    fprintf(stderr, "%s: --sweep: no point of the grid could be measured\n", prog);
+    status = 2;
+    goto out;
+  }
+  status = measured == NP ? 0 : 1;
+#ifdef MN_BENCH_HAVE_CAIRO
+  if (chart) {
+    if (write_chart(chart, pt, NP, images_dir != NULL, dtype, threads, runs, n_images) != 0)
+      status = 2;
+    else if (!json)
+      fprintf(stderr, "%s: chart written to %s\n", prog, chart);
+  }
+#endif
+out:
+  for (int i = 0; i < NP; i++) mn_runner_free(runner[i]);
+  for (int m = 0; m < n_models; m++) mn_model_free(models[m]), free(model_path[m]);
+  free(times);
+  free(rgb);
+  free_images(im, n_images);
+  return status;
+}
+
+/* ---------------------------------------------------------------- main */
+
 int main(int argc, char **argv) {
   cli_model_options mo;
   cli_model_options_init(&mo);
-  int runs = 100, json = 0, layers = 0, status = 0;
+  int runs = 100, json = 0, layers = 0, sweep = 0, status = 0;
+  int model_chosen = 0;
+  const char *images_dir = NULL, *chart = NULL;
   for (int i = 1; i < argc; i++) {
+    const char *opt = argv[i];
     int r = cli_model_option(&mo, argc, argv, &i, prog);
     if (r < 0) return 2;
-    if (r > 0) continue;
+    if (r > 0) {
+      if (!strcmp(opt, "--model") || !strcmp(opt, "--alpha") || !strcmp(opt, "--resolution"))
+        model_chosen = 1;
+      continue;
+    }
     if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
       usage(stdout);
       return 0;
@@ -49,16 +781,38 @@ int main(int argc, char **argv) {
       json = 1;
     } else if (!strcmp(argv[i], "--layers")) {
       layers = 1;
+    } else if (!strcmp(argv[i], "--sweep")) {
+      sweep = 1;
+    } else if (!strcmp(argv[i], "--images") && i + 1 < argc) {
+      images_dir = argv[++i];
+    } else if (!strcmp(argv[i], "--chart") && i + 1 < argc) {
+      chart = argv[++i];
     } else if (!strcmp(argv[i], "--runs") && i + 1 < argc) {
       if (!cli_parse_int(argv[++i], 1, 1000000, &runs)) {
         fprintf(stderr, "%s: --runs %s: expected a whole number from 1 to 1000000\n", prog,
                 argv[i]);
         return 2;
       }
+    } else if (!strcmp(argv[i], "--images") || !strcmp(argv[i], "--chart") ||
+               !strcmp(argv[i], "--runs")) {
+      fprintf(stderr, "%s: %s needs a value\n", prog, argv[i]);
+      return 2;
     } else {
       fprintf(stderr, "%s: unknown option %s (see --help)\n", prog, argv[i]);
       return 2;
     }
+  }
+  if (sweep) {
+    if (model_chosen || layers) {
+      fprintf(stderr, "%s: --sweep runs its own alpha x resolution grid; --model, --alpha, "
+                      "--resolution and --layers do not go with it\n", prog);
+      return 2;
+    }
+    return run_sweep(&mo, runs, json, images_dir, chart);
+  }
+  if (images_dir || chart) {
+    fprintf(stderr, "%s: --images and --chart go with --sweep\n", prog);
+    return 2;
   }
 
   mn_model *model = NULL;
@@ -76,30 +830,20 @@ int main(int argc, char **argv) {
   const int n_layers = mn_runner_layer_times(runner, NULL, 0);
   rgb = malloc((size_t)resolution * resolution * 3);
   times = malloc((size_t)runs * sizeof *times);
-  layer_t = malloc((size_t)runs * (size_t)n_layers * sizeof *layer_t);
+  layer_t = malloc((size_t)runs * (size_t)(n_layers > 0 ? n_layers : 1) * sizeof *layer_t);
   if (!rgb || !times || !layer_t) {
     fprintf(stderr, "%s: out of memory\n", prog);
     status = 2;
     goto out;
   }
-  /* A fixed, non-trivial picture (so no path sees only zeros). */
-  for (int i = 0; i < resolution * resolution * 3; i++) rgb[i] = (uint8_t)((i * 7919u) >> 3);
-
-  const int warmup = runs / 10 > 5 ? runs / 10 : 5;
-  for (int i = 0; i < warmup; i++) mn_runner_classify_preprocessed(runner, rgb, 0, NULL, err);
-  for (int i = 0; i < runs; i++) {
-    double t0 = cli_now_ms();
-    mn_runner_classify_preprocessed(runner, rgb, 0, NULL, err);
-    times[i] = cli_now_ms() - t0;
-    mn_runner_layer_times(runner, layer_t + (size_t)i * n_layers, n_layers);
+  fill_picture(rgb, resolution);
+  timing t;
+  if (time_runner(runner, rgb, runs, times, layer_t, n_layers, &t) != 0) {
+    status = 2;
+    goto out;
   }
-  double lo = times[0], hi = times[0];
-  for (int i = 1; i < runs; i++) {
-    lo = times[i] < lo ? times[i] : lo;
-    hi = times[i] > hi ? times[i] : hi;
-  }
-  double med = median(times, runs);
-  mn_layer_info *info = calloc((size_t)n_layers, sizeof *info);
+  const double med = t.median_ms, lo = t.min_ms, hi = t.max_ms;
+  mn_layer_info *info = calloc((size_t)(n_layers > 0 ? n_layers : 1), sizeof *info);
   double *col = malloc((size_t)runs * sizeof *col);
   if (!info || !col) {
     free(info), free(col);
