@@ -49,7 +49,8 @@ int cli_model_option(cli_model_options *o, int argc, char **argv, int *i, const 
     case 1: o->model_path = v; return 1;
     case 2:
       if (!cli_parse_float(v, 0.01f, 4.0f, &o->alpha)) {
-        fprintf(stderr, "%s: --alpha %s: expected 0.25, 0.5, 0.75 or 1.0\n", prog, v);
+        fprintf(stderr, "%s: --alpha %s: expected a width multiplier such as 0.25, 0.5, 0.75 or 1.0\n",
+                prog, v);
         return -1;
       }
       return 1;
