@@ -39,6 +39,9 @@
 #include <SDL.h>
 #include <SDL_ttf.h>
 
+/* the library's limits and dtype names (header only: the viewer does not link
+ * the library; ui/meson.build does not add its include folder) */
+#include <mobilenet/mobilenet.h>
 #include "gstmobilenetmeta.h"
 #include "viewer_keys.h"
 #include "viewer_panel.h"
@@ -50,6 +53,15 @@
 #define MESSAGE_US 4000000
 #define RECORD_FINISH_TIMEOUT_US 15000000
 #define START_TIMEOUT_US 30000000
+#define MAX_THREADS 256   /* mobilenetclassify's threads property: 0 (all cores) .. 256 */
+
+/* The engine's dtype names (f32/float32/float, u8/uint8/quant): -1 when unknown. */
+static int
+parse_dtype(const char *text)
+{
+  mn_dtype d;
+  return mn_dtype_parse(text, &d) ? (int)d : -1;
+}
 
 /* ---- options ---------------------------------------------------------------- */
 
@@ -64,6 +76,7 @@ typedef struct {
 /* ---- state ------------------------------------------------------------------ */
 
 typedef struct recording recording;
+typedef struct rec_unlink rec_unlink;
 
 typedef struct {
   options o;
@@ -107,6 +120,7 @@ typedef struct {
   double display_fps, inference_fps, inference_ms, rate_ms_sum;
 
   recording *rec;
+  GstObject *old_rec_bin;       /* the last finished branch: its late errors are not fatal */
   gboolean shot_pending;
   char last_recording[PATH_MAX];
   guint64 last_recording_frames;
@@ -124,6 +138,14 @@ struct recording {
   volatile gint frames_in;      /* frames into the encoder */
   volatile gint frames;         /* frames out of it: the frames in the file */
   gboolean stopping;
+  rec_unlink *unlink;           /* shared with the IDLE probe of rec_stop */
+};
+
+/* The IDLE probe's data: reference counted (the probe may run after the
+ * recording struct is gone); state 0 pending, 1 ran, 2 cancelled. */
+struct rec_unlink {
+  GstPad *ghost;
+  gint state;
 };
 
 typedef struct {
@@ -590,11 +612,44 @@ rec_eos_probe(GstPad *pad, GstPadProbeInfo *info, gpointer data)
   return GST_PAD_PROBE_OK;
 }
 
+/* The branch's sink pad: whatever goes wrong inside the branch (disk full,
+ * encoder failure, the branch shutting down) stays there. The error is posted
+ * by the element that failed and ends the recording (handle_bus); the tee and
+ * the source upstream see OK and play on. */
+static GstFlowReturn
+rec_ghost_chain(GstPad *pad, GstObject *parent, GstBuffer *buf)
+{
+  gst_proxy_pad_chain_default(pad, parent, buf);
+  return GST_FLOW_OK;
+}
+
+static GstFlowReturn
+rec_ghost_chain_list(GstPad *pad, GstObject *parent, GstBufferList *list)
+{
+  gst_proxy_pad_chain_list_default(pad, parent, list);
+  return GST_FLOW_OK;
+}
+
+static void
+rec_unlink_clear(gpointer data)
+{
+  rec_unlink *u = data;
+  gst_object_unref(u->ghost);
+}
+
+static void
+rec_unlink_release(gpointer data)
+{
+  g_atomic_rc_box_release_full(data, rec_unlink_clear);
+}
+
 static void
 rec_free(recording *r)
 {
   if (!r)
     return;
+  if (r->unlink)
+    rec_unlink_release(r->unlink);
   if (r->teepad)
     gst_object_unref(r->teepad);
   g_free(r->path);
@@ -681,6 +736,8 @@ rec_start(app *a)
   pad = gst_element_get_static_pad(q, "sink");
   r->ghost = gst_ghost_pad_new("sink", pad);
   gst_object_unref(pad);
+  gst_pad_set_chain_function(r->ghost, rec_ghost_chain);
+  gst_pad_set_chain_list_function(r->ghost, rec_ghost_chain_list);
   gst_element_add_pad(r->bin, r->ghost);
   /* The encoder drops a frame that lies past the end of the clip's segment
    * (at a --loop wrap-around): count what goes in and what comes out. */
@@ -725,10 +782,13 @@ rec_start(app *a)
 static GstPadProbeReturn
 rec_unlink_probe(GstPad *pad, GstPadProbeInfo *info, gpointer data)
 {
-  recording *r = data;
+  rec_unlink *u = data;
   (void) info;
-  gst_pad_unlink(pad, r->ghost);
-  gst_pad_send_event(r->ghost, gst_event_new_eos());
+  /* rec_finish may have cancelled it (error, timeout) */
+  if (g_atomic_int_compare_and_exchange(&u->state, 0, 1)) {
+    gst_pad_unlink(pad, u->ghost);
+    gst_pad_send_event(u->ghost, gst_event_new_eos());
+  }
   return GST_PAD_PROBE_REMOVE;
 }
 
@@ -745,25 +805,45 @@ rec_stop(app *a)
    * run on its own to write the end of the file */
   if (a->paused)
     gst_element_set_state(r->bin, GST_STATE_PLAYING);
-  gst_pad_add_probe(r->teepad, GST_PAD_PROBE_TYPE_IDLE, rec_unlink_probe, r, NULL);
+  r->unlink = g_atomic_rc_box_new0(rec_unlink);
+  r->unlink->ghost = gst_object_ref(r->ghost);
+  gst_pad_add_probe(r->teepad, GST_PAD_PROBE_TYPE_IDLE, rec_unlink_probe,
+                    g_atomic_rc_box_acquire(r->unlink), rec_unlink_release);
   show_message(a, FALSE, "finishing %s ...", r->path);
 }
 
-/* The branch has written its last byte (or timed out): remove it. */
+/* The branch has written its last byte, failed (why: the error) or timed
+ * out: remove it. */
 static void
-rec_finish(app *a, gboolean complete)
+rec_finish(app *a, gboolean complete, const char *why)
 {
   recording *r = a->rec;
   char extra[PATH_MAX + 200];
   GString *e;
   int frames;
   double secs;
+  GstPad *peer;
 
   if (!r)
     return;
   a->rec = NULL;
-  gst_element_set_state(r->bin, GST_STATE_NULL);
+  if (!r->t_stop)
+    r->t_stop = now_us();
+  /* A pending IDLE probe must not unlink or send EOS any more. */
+  if (r->unlink)
+    g_atomic_int_compare_and_exchange(&r->unlink->state, 0, 2);
+  /* First off the tee (still linked after an error or a timeout), then down:
+   * the tee never pushes into a branch that is shutting down. */
+  peer = gst_pad_get_peer(r->teepad);
+  if (peer) {
+    gst_pad_unlink(r->teepad, peer);
+    gst_object_unref(peer);
+  }
   gst_element_release_request_pad(a->tee, r->teepad);
+  gst_element_set_state(r->bin, GST_STATE_NULL);
+  if (a->old_rec_bin)
+    gst_object_unref(a->old_rec_bin);
+  a->old_rec_bin = gst_object_ref(r->bin);
   gst_bin_remove(GST_BIN(a->pipeline), r->bin);
   frames = g_atomic_int_get(&r->frames);
   secs = ((r->t_stop ? r->t_stop : now_us()) - r->t_start) / 1e6;
@@ -779,6 +859,8 @@ rec_finish(app *a, gboolean complete)
   write_status(a, "record-done", extra);
   if (complete)
     show_message(a, FALSE, "saved %s (%d frames, %.1f s)", r->path, frames, secs);
+  else if (why)
+    show_message(a, TRUE, "recording failed: %s; %s is incomplete", why, r->path);
   else
     show_message(a, TRUE, "the recording %s did not finish in time; it may be incomplete",
                  r->path);
@@ -1044,7 +1126,8 @@ do_action(app *a, viewer_action act)
 static gboolean
 from_recording(app *a, GstMessage *msg)
 {
-  return a->rec && gst_object_has_as_ancestor(GST_MESSAGE_SRC(msg), GST_OBJECT(a->rec->bin));
+  return (a->rec && gst_object_has_as_ancestor(GST_MESSAGE_SRC(msg), GST_OBJECT(a->rec->bin)))
+         || (a->old_rec_bin && gst_object_has_as_ancestor(GST_MESSAGE_SRC(msg), a->old_rec_bin));
 }
 
 static void
@@ -1058,12 +1141,14 @@ handle_bus(app *a)
     case GST_MESSAGE_ERROR: {
       char text[600];
       if (from_recording(a, msg)) {
+        /* the branch's trouble ends the recording, not the program */
         GError *e = NULL;
         gst_message_parse_error(msg, &e, NULL);
-        show_message(a, TRUE, "recording failed: %s", e->message);
-        write_status_event(a, "record-error", "error", e->message);
+        if (a->rec && gst_object_has_as_ancestor(GST_MESSAGE_SRC(msg), GST_OBJECT(a->rec->bin))) {
+          write_status_event(a, "record-error", "error", e->message);
+          rec_finish(a, FALSE, e->message);
+        }
         g_clear_error(&e);
-        rec_finish(a, FALSE);
         break;
       }
       describe_error(a, msg, text, sizeof text);
@@ -1195,10 +1280,10 @@ parse_options(app *a, int argc, char **argv)
     { "alpha", 'a', 0, G_OPTION_ARG_DOUBLE, &o->alpha, "Width multiplier to start with: 0.25, "
       "0.5, 0.75 or 1.0 (default 1.0)", "A" },
     { "resolution", 'r', 0, G_OPTION_ARG_INT, &o->resolution, "Input resolution rho to start "
-      "with, 32..512 (default 224; the arrow keys step through 128 160 192 224)", "R" },
+      "with, " G_STRINGIFY(MN_MIN_RESOLUTION) ".." G_STRINGIFY(MN_MAX_RESOLUTION) " (default 224; the arrow keys step through 128 160 192 224)", "R" },
     { "dtype", 0, 0, G_OPTION_ARG_STRING, &o->dtype, "f32 or u8 (default f32)", "T" },
-    { "threads", 't', 0, G_OPTION_ARG_INT, &o->threads, "Inference threads (default: all "
-      "cores)", "N" },
+    { "threads", 't', 0, G_OPTION_ARG_INT, &o->threads, "Inference threads, 0 to 256 "
+      "(default 0: all cores)", "N" },
     { "record-dir", 0, 0, G_OPTION_ARG_FILENAME, &o->record_dir, "Folder for recordings "
       "(default: the current folder)", "DIR" },
     { "screenshot-dir", 0, 0, G_OPTION_ARG_FILENAME, &o->screenshot_dir, "Folder for "
@@ -1249,17 +1334,18 @@ parse_options(app *a, int argc, char **argv)
     g_printerr(PROG ": --alpha %g: must be 0.25, 0.5, 0.75 or 1.0\n", o->alpha);
     return 2;
   }
-  if (o->resolution < 32 || o->resolution > 512) {
-    g_printerr(PROG ": --resolution %d: must be 32 to 512\n", o->resolution);
+  if (o->resolution < MN_MIN_RESOLUTION || o->resolution > MN_MAX_RESOLUTION) {
+    g_printerr(PROG ": --resolution %d: must be %d to %d\n", o->resolution, MN_MIN_RESOLUTION,
+               MN_MAX_RESOLUTION);
     return 2;
   }
-  if (o->dtype && strcmp(o->dtype, "f32") && strcmp(o->dtype, "u8")
-      && strcmp(o->dtype, "float32") && strcmp(o->dtype, "uint8")) {
+  if (o->dtype && parse_dtype(o->dtype) < 0) {
     g_printerr(PROG ": --dtype %s: must be f32 or u8\n", o->dtype);
     return 2;
   }
-  if (o->threads < 0 || o->threads > 256) {
-    g_printerr(PROG ": --threads %d: must be 1 to 256\n", o->threads);
+  /* the range of the classify element's threads property */
+  if (o->threads < 0 || o->threads > MAX_THREADS) {
+    g_printerr(PROG ": --threads %d: must be 0 (all cores) to %d\n", o->threads, MAX_THREADS);
     return 2;
   }
   if (o->size) {
@@ -1363,7 +1449,7 @@ main(int argc, char **argv)
   a->nproc = g_get_num_processors();
   a->alpha = a->o.alpha;
   a->rho = a->o.resolution;
-  a->u8 = a->o.dtype && (!strcmp(a->o.dtype, "u8") || !strcmp(a->o.dtype, "uint8"));
+  a->u8 = a->o.dtype && parse_dtype(a->o.dtype) == MN_DTYPE_U8;
   a->threads = a->o.threads > 0 ? a->o.threads : a->nproc;
   a->source_name = a->o.file ? g_path_get_basename(a->o.file)
                    : a->o.test ? g_strdup("test pattern") : g_strdup(a->o.device);
@@ -1466,7 +1552,7 @@ main(int argc, char **argv)
         a->redraw = TRUE;
       } else if (ev.type == a->ev_rec_eos) {
         if (a->rec && ev.user.data1 == a->rec)
-          rec_finish(a, TRUE);
+          rec_finish(a, TRUE, NULL);
       } else if (ev.type == a->ev_shot_done) {
         shot_result *res = ev.user.data1;
         if (res->ok) {
@@ -1515,7 +1601,7 @@ main(int argc, char **argv)
         && now - a->status_t0 >= (gint64) (a->o.quit_after * 1e6))
       request_quit(a);
     if (a->rec && a->rec->stopping && now - a->rec->t_stop > RECORD_FINISH_TIMEOUT_US)
-      rec_finish(a, FALSE);
+      rec_finish(a, FALSE, NULL);
     if (a->quitting && !a->rec && !a->shot_pending && !g_atomic_int_get(&a->shots_in_flight))
       a->quit_now = TRUE;
     if (a->quitting && a->quit_deadline && now > a->quit_deadline)
@@ -1542,6 +1628,8 @@ out:
       rec_free(a->rec);
       a->rec = NULL;
     }
+    if (a->old_rec_bin)
+      gst_object_unref(a->old_rec_bin);
     gst_object_unref(a->pipeline);
   }
   if (a->tex)

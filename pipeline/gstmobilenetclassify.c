@@ -295,23 +295,24 @@ gst_mobilenet_classify_set_property (GObject * object, guint prop_id,
 {
   GstMobilenetClassify *self = GST_MOBILENET_CLASSIFY (object);
   gboolean reload = FALSE;
+  gchar *warning = NULL;
 
   GST_OBJECT_LOCK (self);
   switch (prop_id) {
     case PROP_MODELS:
+      reload = g_strcmp0 (self->models_dir, g_value_get_string (value)) != 0;
       g_free (self->models_dir);
       self->models_dir = g_value_dup_string (value);
-      reload = TRUE;
       break;
     case PROP_MODEL:
+      reload = g_strcmp0 (self->model_path, g_value_get_string (value)) != 0;
       g_free (self->model_path);
       self->model_path = g_value_dup_string (value);
-      reload = TRUE;
       break;
     case PROP_ALPHA:{
       gdouble alpha = g_value_get_double (value);
       if (!valid_alpha (alpha)) {
-        g_warning ("%s: alpha %g is not one of 0.25, 0.5, 0.75, 1.0; keeping %g",
+        warning = g_strdup_printf ("%s: alpha %g is not one of 0.25, 0.5, 0.75, 1.0; keeping %g",
             GST_OBJECT_NAME (self), alpha, self->alpha);
         break;
       }
@@ -322,7 +323,7 @@ gst_mobilenet_classify_set_property (GObject * object, guint prop_id,
     case PROP_RESOLUTION:{
       gint res = g_value_get_int (value);
       if (res != 0 && res < MN_MIN_RESOLUTION) {
-        g_warning ("%s: resolution %d out of range (0 or %d to %d); keeping %d",
+        warning = g_strdup_printf ("%s: resolution %d out of range (0 or %d to %d); keeping %d",
             GST_OBJECT_NAME (self), res, MN_MIN_RESOLUTION, MN_MAX_RESOLUTION,
             self->resolution);
         break;
@@ -356,6 +357,12 @@ gst_mobilenet_classify_set_property (GObject * object, guint prop_id,
       break;
   }
   GST_OBJECT_UNLOCK (self);
+
+  /* Warned without the object lock: a log handler may read properties. */
+  if (warning) {
+    g_warning ("%s", warning);
+    g_free (warning);
+  }
 
   if (reload)
     request_reload (self);
@@ -469,6 +476,17 @@ activate_runner (GstMobilenetClassify * self, GstMobilenetRunner * r, const gcha
   GstMobilenetRunner *old = self->runner;
   gboolean post_latency;
 
+  if (!r->runner) {
+    /* Only the number of threads changes: the runner stays. */
+    gst_mobilenet_runner_apply_threads (old, r);
+    gst_mobilenet_runner_free (r);
+    g_mutex_lock (&self->lock);
+    g_free (self->active_key);
+    self->active_key = g_strdup (old->key);
+    g_mutex_unlock (&self->lock);
+    post_model_message (self, old, reason);
+    return;
+  }
   self->runner = r;
   g_mutex_lock (&self->lock);
   g_free (self->active_key);
@@ -502,6 +520,23 @@ take_pending (GstMobilenetClassify * self)
     activate_runner (self, r, "switch");
 }
 
+/* The key of the runner the properties ask for now; NULL when no model
+ * matches them. */
+static gchar *
+wanted_key (GstMobilenetClassify * self)
+{
+  GstMobilenetModelConfig cfg = { 0 };
+  gchar err[MN_ERROR_MAX] = "", *path, *key = NULL;
+
+  snapshot_config (self, &cfg);
+  path = gst_mobilenet_model_config_resolve (&cfg, err);
+  if (path)
+    key = gst_mobilenet_model_config_key (&cfg, path);
+  g_free (path);
+  gst_mobilenet_model_config_clear (&cfg);
+  return key;
+}
+
 /* Applies property changes while running: loads the new model and runner
  * here, then leaves them in self->pending for the classifying thread. */
 static gpointer
@@ -515,7 +550,7 @@ loader_thread (gpointer data)
     GstMobilenetRunner *r = NULL, *dropped = NULL;
     gchar err[MN_ERROR_MAX] = "", *path, *key = NULL;
     guint gen;
-    gboolean same;
+    gboolean same, threads_only = FALSE, keep = FALSE;
 
     if (self->want_gen == self->done_gen) {
       g_cond_wait (&self->cond, &self->lock);
@@ -532,11 +567,18 @@ loader_thread (gpointer data)
     g_mutex_lock (&self->lock);
     same = key && (self->pending ? !g_strcmp0 (key, self->pending->key)
         : !g_strcmp0 (key, self->active_key));
+    /* Only the loader sets pending, so the runner in use stays the one
+     * active_key names until this request is taken. */
+    threads_only = !same && !self->pending
+        && gst_mobilenet_key_differs_in_threads_only (key, self->active_key);
     g_mutex_unlock (&self->lock);
 
-    if (path && !same) {
+    if (path && threads_only) {
+      GST_DEBUG_OBJECT (self, "threads now %d", cfg.threads);
+      r = gst_mobilenet_runner_new_threads (&cfg, path);
+    } else if (path && !same) {
       GST_DEBUG_OBJECT (self, "loading %s", path);
-      r = gst_mobilenet_runner_new (self->cache, &cfg, path, err);
+      r = gst_mobilenet_runner_new (self->cache, &cfg, path, TRUE, err);
     }
     if (!path || (!same && !r)) {
       GST_ELEMENT_WARNING (self, RESOURCE, NOT_FOUND,
@@ -547,10 +589,27 @@ loader_thread (gpointer data)
     g_free (key);
     gst_mobilenet_model_config_clear (&cfg);
 
+    /* Properties set during the load (even to the values they had) need
+     * not make it stale: keep it if it is still what they ask for. Any
+     * newer change is handled by the next round, as done_gen < want_gen. */
+    if (r) {
+      gboolean changed;
+      g_mutex_lock (&self->lock);
+      changed = gen != self->want_gen;
+      g_mutex_unlock (&self->lock);
+      if (changed) {
+        gchar *now = wanted_key (self);
+        keep = !g_strcmp0 (now, r->key);
+        g_free (now);
+      } else {
+        keep = TRUE;
+      }
+    }
+
     g_mutex_lock (&self->lock);
     self->done_gen = gen;
     if (r) {
-      if (gen == self->want_gen && self->running) {
+      if (keep && self->running) {
         dropped = self->pending;
         self->pending = r;
         g_cond_broadcast (&self->cond);
@@ -805,7 +864,7 @@ gst_mobilenet_classify_start (GstBaseTransform * trans)
     gst_mobilenet_model_config_clear (&cfg);
     return FALSE;
   }
-  r = gst_mobilenet_runner_new (self->cache, &cfg, path, err);
+  r = gst_mobilenet_runner_new (self->cache, &cfg, path, FALSE, err);
   gst_mobilenet_model_config_clear (&cfg);
   if (!r) {
     GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,

@@ -159,7 +159,7 @@ gst_mobilenet_model_config_key (const GstMobilenetModelConfig * config, const gc
 
 GstMobilenetRunner *
 gst_mobilenet_runner_new (GstMobilenetModelCache * cache, const GstMobilenetModelConfig * config,
-    const gchar * path, gchar err[MN_ERROR_MAX])
+    const gchar * path, gboolean warm_single, gchar err[MN_ERROR_MAX])
 {
   GstMobilenetRunner *r;
   CacheEntry *e;
@@ -192,17 +192,24 @@ gst_mobilenet_runner_new (GstMobilenetModelCache * cache, const GstMobilenetMode
   r->resolution = res;
   r->dtype = mn_model_dtype (e->model) == MN_DTYPE_U8 ? GST_MOBILENET_DTYPE_U8
       : GST_MOBILENET_DTYPE_F32;
-  r->threads = mn_runner_threads (r->runner);
 
   /* One run on a blank picture: touches every buffer and weight once, so
-   * the first real frame is not slower, and measures the latency. */
+   * the first real frame is not slower, and measures the latency. While
+   * another model classifies live (a switch), it runs on one thread so as
+   * not to compete with that for every core. */
   {
     guint8 *blank = g_malloc0 ((gsize) res * res * 3);
+    gchar ignored[MN_ERROR_MAX];
+    if (warm_single)
+      mn_runner_set_threads (r->runner, 1, ignored);
     t0 = g_get_monotonic_time ();
     mn_runner_classify_preprocessed (r->runner, blank, 1, &top, err);
     r->warm_ms = (g_get_monotonic_time () - t0) / 1000.0;
+    if (warm_single)
+      mn_runner_set_threads (r->runner, config->threads, ignored);
     g_free (blank);
   }
+  r->threads = mn_runner_threads (r->runner);
   return r;
 }
 
@@ -217,6 +224,42 @@ gst_mobilenet_runner_free (GstMobilenetRunner * r)
   g_free (r->path);
   g_free (r->key);
   g_free (r);
+}
+
+gboolean
+gst_mobilenet_key_differs_in_threads_only (const gchar * a, const gchar * b)
+{
+  const gchar *ea, *eb;
+
+  if (!a || !b || !strcmp (a, b))
+    return FALSE;
+  ea = strrchr (a, '|');
+  eb = strrchr (b, '|');
+  return ea && eb && ea - a == eb - b && !strncmp (a, b, ea - a);
+}
+
+GstMobilenetRunner *
+gst_mobilenet_runner_new_threads (const GstMobilenetModelConfig * config, const gchar * path)
+{
+  GstMobilenetRunner *r = g_new0 (GstMobilenetRunner, 1);
+
+  r->path = g_strdup (path);
+  r->key = gst_mobilenet_model_config_key (config, path);
+  r->threads = config->threads;
+  return r;
+}
+
+void
+gst_mobilenet_runner_apply_threads (GstMobilenetRunner * runner,
+    const GstMobilenetRunner * request)
+{
+  gchar err[MN_ERROR_MAX];
+
+  if (mn_runner_set_threads (runner->runner, request->threads, err) != MN_OK)
+    return;                     /* the property's range keeps it from happening */
+  runner->threads = mn_runner_threads (runner->runner);
+  g_free (runner->key);
+  runner->key = g_strdup (request->key);
 }
 
 const gchar *

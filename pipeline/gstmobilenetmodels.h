@@ -32,6 +32,9 @@ typedef struct {
   gint threads;                 /* 0: all cores */
 } GstMobilenetModelConfig;
 
+/* A runner; or, with runner and model NULL, a request to the thread that
+ * classifies to run its runner with threads threads, key its new key (see
+ * gst_mobilenet_runner_new_threads). */
 typedef struct {
   GstMobilenetModelCache *cache;
   gpointer entry;
@@ -61,10 +64,24 @@ gchar *gst_mobilenet_model_config_resolve (const GstMobilenetModelConfig * confi
 gchar *gst_mobilenet_model_config_key (const GstMobilenetModelConfig * config, const gchar * path);
 
 /* Loads (or takes from the cache) the model at path and makes a runner for
- * it, runs it once. NULL with a message naming the file in err. */
+ * it, runs it once (on one thread if warm_single, e.g. while another runner
+ * classifies live; warm_ms is then that run's time). NULL with a message
+ * naming the file in err. */
 GstMobilenetRunner *gst_mobilenet_runner_new (GstMobilenetModelCache * cache,
-    const GstMobilenetModelConfig * config, const gchar * path, gchar err[MN_ERROR_MAX]);
+    const GstMobilenetModelConfig * config, const gchar * path, gboolean warm_single,
+    gchar err[MN_ERROR_MAX]);
 void gst_mobilenet_runner_free (GstMobilenetRunner * runner);
+
+/* TRUE when the runners keyed a and b differ in the number of threads only. */
+gboolean gst_mobilenet_key_differs_in_threads_only (const gchar * a, const gchar * b);
+/* A request (no runner) to change the threads of a runner of the same model
+ * and resolution to what config asks for; key is config's for path. */
+GstMobilenetRunner *gst_mobilenet_runner_new_threads (const GstMobilenetModelConfig * config,
+    const gchar * path);
+/* Applies such a request to runner (used by one thread, which calls this):
+ * its threads and key become the request's. */
+void gst_mobilenet_runner_apply_threads (GstMobilenetRunner * runner,
+    const GstMobilenetRunner * request);
 
 const gchar *gst_mobilenet_runner_name (const GstMobilenetRunner * runner);
 

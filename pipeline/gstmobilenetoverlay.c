@@ -84,7 +84,19 @@ GST_STATIC_PAD_TEMPLATE ("src",
     GST_STATIC_CAPS (GST_VIDEO_CAPS_MAKE (OVERLAY_FORMATS)));
 
 #define gst_mobilenet_overlay_parent_class parent_class
-G_DEFINE_TYPE (GstMobilenetOverlay, gst_mobilenet_overlay, GST_TYPE_VIDEO_FILTER);
+/* Streaming-thread state kept out of the public struct. */
+typedef struct
+{
+  PangoLayout *layout;          /* for layout_font at layout_px, on self->context */
+  gchar *layout_font;
+  gdouble layout_px;
+  gchar *fps_line;              /* remade when the rate window closes */
+  gdouble ms_sum, ms;           /* inference times of this window, their last mean */
+  guint ms_n;
+} GstMobilenetOverlayPrivate;
+
+G_DEFINE_TYPE_WITH_PRIVATE (GstMobilenetOverlay, gst_mobilenet_overlay, GST_TYPE_VIDEO_FILTER);
+#define PRIV(self) ((GstMobilenetOverlayPrivate *) gst_mobilenet_overlay_get_instance_private (self))
 GST_ELEMENT_REGISTER_DEFINE (mobilenetoverlay, "mobilenetoverlay", GST_RANK_NONE,
     GST_TYPE_MOBILENET_OVERLAY);
 
@@ -280,7 +292,11 @@ static void
 gst_mobilenet_overlay_finalize (GObject * object)
 {
   GstMobilenetOverlay *self = GST_MOBILENET_OVERLAY (object);
+  GstMobilenetOverlayPrivate *priv = PRIV (self);
 
+  g_clear_object (&priv->layout);
+  g_free (priv->layout_font);
+  g_free (priv->fps_line);
   g_free (self->font);
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
@@ -328,7 +344,7 @@ static GstVideoOverlayComposition *
 render (GstMobilenetOverlay * self, const GstMobilenetMeta * meta, const DrawSettings * ds,
     const gchar * model_line, const gchar * fps_line, gint width, gint height)
 {
-  PangoFontDescription *desc;
+  GstMobilenetOverlayPrivate *priv = PRIV (self);
   PangoLayout *layout;
   GstVideoOverlayRectangle *rect;
   GstVideoOverlayComposition *comp;
@@ -341,11 +357,19 @@ render (GstMobilenetOverlay * self, const GstMobilenetMeta * meta, const DrawSet
   gint label_w = 0, pct_w, line_h, w, h, tw, th, pad, gap, bar_w, row_w, box_w, box_h;
   gint x, y, margin, lines;
 
-  desc = pango_font_description_from_string (ds->font);
-  pango_font_description_set_absolute_size (desc, ds->px * PANGO_SCALE);
-  layout = pango_layout_new (self->context);
-  pango_layout_set_font_description (layout, desc);
-  pango_font_description_free (desc);
+  /* The layout is kept while the font and size stay. */
+  if (!priv->layout || priv->layout_px != ds->px || g_strcmp0 (priv->layout_font, ds->font)) {
+    PangoFontDescription *desc = pango_font_description_from_string (ds->font);
+    pango_font_description_set_absolute_size (desc, ds->px * PANGO_SCALE);
+    g_clear_object (&priv->layout);
+    priv->layout = pango_layout_new (self->context);
+    pango_layout_set_font_description (priv->layout, desc);
+    pango_font_description_free (desc);
+    g_free (priv->layout_font);
+    priv->layout_font = g_strdup (ds->font);
+    priv->layout_px = ds->px;
+  }
+  layout = priv->layout;
 
   text_size (layout, "100.0%", &pct_w, &line_h);
   for (guint i = 0; i < n; i++) {
@@ -370,10 +394,8 @@ render (GstMobilenetOverlay * self, const GstMobilenetMeta * meta, const DrawSet
     box_w = MAX (box_w, tw);
     lines++;
   }
-  if (lines == 0 || box_w == 0) {
-    g_object_unref (layout);
+  if (lines == 0 || box_w == 0)
     return NULL;
-  }
   box_w += 2 * pad;
   box_h = lines * line_h + 2 * pad;
   w = MIN (box_w, width);
@@ -436,7 +458,6 @@ render (GstMobilenetOverlay * self, const GstMobilenetMeta * meta, const DrawSet
   cairo_surface_flush (surface);
   cairo_surface_destroy (surface);
   gst_buffer_unmap (pixels, &map);
-  g_object_unref (layout);
 
   rect = gst_video_overlay_rectangle_new_raw (pixels, x, y, w, h,
       GST_VIDEO_OVERLAY_FORMAT_FLAG_PREMULTIPLIED_ALPHA);
@@ -447,9 +468,13 @@ render (GstMobilenetOverlay * self, const GstMobilenetMeta * meta, const DrawSet
   return comp;
 }
 
+/* Counts frames and new results; when the rate window closes, remakes the
+ * line with the frame rates and the mean inference time (so the box is not
+ * drawn again for every result's own time). */
 static void
 update_rates (GstMobilenetOverlay * self, const GstMobilenetMeta * meta)
 {
+  GstMobilenetOverlayPrivate *priv = PRIV (self);
   const gint64 now = g_get_monotonic_time ();
 
   if (self->fps_start == 0)
@@ -459,6 +484,10 @@ update_rates (GstMobilenetOverlay * self, const GstMobilenetMeta * meta)
     self->fps_results++;
     self->last_result = meta->result_number;
     self->have_last_result = TRUE;
+    priv->ms_sum += meta->inference_ms;
+    priv->ms_n++;
+    if (!priv->fps_line)        /* until the first window closes */
+      priv->fps_line = g_strdup_printf ("inference %.1f ms", meta->inference_ms);
   }
   if (now - self->fps_start >= FPS_WINDOW_US) {
     const gdouble s = (now - self->fps_start) / 1e6;
@@ -466,6 +495,15 @@ update_rates (GstMobilenetOverlay * self, const GstMobilenetMeta * meta)
     self->inference_fps = self->fps_results / s;
     self->fps_start = now;
     self->fps_frames = self->fps_results = 0;
+    if (priv->ms_n)
+      priv->ms = priv->ms_sum / priv->ms_n;
+    priv->ms_sum = 0;
+    priv->ms_n = 0;
+    if (self->have_last_result) {
+      g_free (priv->fps_line);
+      priv->fps_line = g_strdup_printf ("%.1f fps   inference %.1f fps   %.1f ms",
+          self->stream_fps, self->inference_fps, priv->ms);
+    }
   }
 }
 
@@ -475,7 +513,11 @@ static gboolean
 gst_mobilenet_overlay_start (GstBaseTransform * trans)
 {
   GstMobilenetOverlay *self = GST_MOBILENET_OVERLAY (trans);
+  GstMobilenetOverlayPrivate *priv = PRIV (self);
 
+  g_clear_pointer (&priv->fps_line, g_free);
+  priv->ms_sum = priv->ms = 0;
+  priv->ms_n = 0;
   self->fontmap = pango_cairo_font_map_new ();
   self->context = pango_font_map_create_context (self->fontmap);
   self->fps_start = 0;
@@ -492,6 +534,7 @@ gst_mobilenet_overlay_stop (GstBaseTransform * trans)
 
   g_clear_pointer (&self->composition, gst_video_overlay_composition_unref);
   g_clear_pointer (&self->composition_key, g_free);
+  g_clear_object (&PRIV (self)->layout);    /* made on the context */
   g_clear_object (&self->context);
   g_clear_object (&self->fontmap);
   return TRUE;
@@ -506,7 +549,8 @@ gst_mobilenet_overlay_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
   DrawSettings ds;
   GstVideoFrame frame;
   GString *key;
-  gchar *model_line = NULL, *fps_line = NULL;
+  gchar *model_line = NULL;
+  const gchar *fps_line = NULL;
   const gint width = GST_VIDEO_INFO_WIDTH (&filter->in_info);
   const gint height = GST_VIDEO_INFO_HEIGHT (&filter->in_info);
 
@@ -530,13 +574,8 @@ gst_mobilenet_overlay_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
     model_line = g_strdup_printf (meta->alpha == floorf (meta->alpha) ?
         "\xce\xb1 %.1f   \xcf\x81 %d   %s" : "\xce\xb1 %g   \xcf\x81 %d   %s", meta->alpha,
         meta->resolution, gst_mobilenet_dtype_nick (meta->dtype));
-  if (ds.show_fps) {
-    if (self->stream_fps > 0)
-      fps_line = g_strdup_printf ("%.1f fps   inference %.1f fps   %.1f ms", self->stream_fps,
-          self->inference_fps, meta->inference_ms);
-    else
-      fps_line = g_strdup_printf ("inference %.1f ms", meta->inference_ms);
-  }
+  if (ds.show_fps)
+    fps_line = PRIV (self)->fps_line;
 
   /* Draw again only when something visible changed. */
   key = g_string_new (NULL);
@@ -555,7 +594,6 @@ gst_mobilenet_overlay_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
     g_string_free (key, TRUE);
   }
   g_free (model_line);
-  g_free (fps_line);
   g_free (ds.font);
 
   if (!self->composition)
