@@ -11,8 +11,8 @@
 #include "kernels.h"
 
 #if defined(__AVX512F__)
-/* 16 int32 accumulators -> 16 bytes. */
-static inline __m128i mn_requantize16_avx512(__m512i acc, const mn_requant *rq) {
+/* 16 int32 accumulators -> 16 bytes, the exact double computation. */
+static inline __m128i mn_requantize16_avx512_exact(__m512i acc, const mn_requant *rq) {
   const __m512d mult = _mm512_set1_pd(rq->mult);
   const __m512d big = _mm512_set1_pd(1073741824.0), half = _mm512_set1_pd(0.5);
   const __m512d nbig = _mm512_set1_pd(-1073741824.0), nhalf = _mm512_set1_pd(-0.5);
@@ -29,6 +29,32 @@ static inline __m128i mn_requantize16_avx512(__m512i acc, const mn_requant *rq) 
   }
   __m512i q = _mm512_inserti64x4(_mm512_castsi256_si512(r[0]), r[1], 1);
   q = _mm512_add_epi32(q, _mm512_set1_epi32(rq->out_zp));
+  q = _mm512_min_epi32(_mm512_max_epi32(q, _mm512_set1_epi32(rq->qmin)),
+                       _mm512_set1_epi32(rq->qmax));
+  return _mm512_cvtusepi32_epi8(q);
+}
+
+/* The same result from a float32 product, falling back to the double path
+ * for the whole vector when any lane could round differently: a float
+ * product with |v| <= 1024 is within 2^-12 of the double one, so only a
+ * value within 2^-10 of a half-integer can round the other way (away from
+ * ties rounding is continuous, so trunc differing near an integer does not
+ * matter), and |v| > 1024 saturates to qmin or qmax whatever the rounding.
+ * About one vector in thirty takes the slow path. */
+static inline __m128i mn_requantize16_avx512(__m512i acc, const mn_requant *rq) {
+  const __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), _mm512_set1_ps((float)rq->mult));
+  const __m512 mag = _mm512_abs_ps(v);
+  const __m512 frac = _mm512_sub_ps(mag, _mm512_roundscale_ps(mag, _MM_FROUND_TO_ZERO));
+  const __m512 off = _mm512_abs_ps(_mm512_sub_ps(frac, _mm512_set1_ps(0.5f)));
+  const __mmask16 small = _mm512_cmp_ps_mask(mag, _mm512_set1_ps(1024.0f), _CMP_LE_OQ);
+  const __mmask16 near_tie = _mm512_mask_cmp_ps_mask(small, off, _mm512_set1_ps(0x1p-10f),
+                                                     _CMP_LT_OQ);
+  if (near_tie) return mn_requantize16_avx512_exact(acc, rq);
+  /* round half away from zero: trunc(v + copysign(0.5, v)), exact here */
+  const __m512 half = _mm512_or_ps(_mm512_and_ps(v, _mm512_set1_ps(-0.0f)), _mm512_set1_ps(0.5f));
+  const __m512 big = _mm512_set1_ps(1073741824.0f);
+  __m512 w = _mm512_min_ps(_mm512_max_ps(_mm512_add_ps(v, half), _mm512_sub_ps(_mm512_setzero_ps(), big)), big);
+  __m512i q = _mm512_add_epi32(_mm512_cvttps_epi32(w), _mm512_set1_epi32(rq->out_zp));
   q = _mm512_min_epi32(_mm512_max_epi32(q, _mm512_set1_epi32(rq->qmin)),
                        _mm512_set1_epi32(rq->qmax));
   return _mm512_cvtusepi32_epi8(q);
