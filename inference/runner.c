@@ -20,7 +20,6 @@ struct mn_runner {
   void *act[2];      /* ping-pong activations */
   float *scores;     /* probabilities of the last run */
   double *layer_ms;  /* per-layer time of the last run */
-  float norm[256];   /* float input normalisation of each byte value */
 };
 
 static void *aligned_buffer(size_t bytes) {
@@ -81,7 +80,6 @@ mn_status mn_runner_create(const mn_model *m, int size, int threads, mn_runner *
   r->act[1] = aligned_buffer(most * elem + 64);
   r->scores = calloc((size_t)m->classes, sizeof *r->scores);
   if (!r->rgb || !r->act[0] || !r->act[1] || !r->scores) goto oom;
-  for (int v = 0; v < 256; v++) r->norm[v] = (float)((v - 127.5) / 127.5);
   *out = r;
   return MN_OK;
 oom:
@@ -142,7 +140,7 @@ static void run_layer_f32(const mn_model *m, const mn_layer *L, const mn_layer_s
       mn_f32_avgpool(in, s->in_h * s->in_w, s->in_c, out, L->act_min, L->act_max, a, b);
       break;
     case MN_LAYER_SOFTMAX:
-      if (ith == 0) mn_f32_softmax(in, L->in_c, L->beta, out);
+      if (ith == 0) k->f32_softmax(in, L->in_c, L->beta, out);
       break;
     case MN_LAYER_RESHAPE:
       break;
@@ -184,17 +182,19 @@ static void run_layer_u8(const mn_model *m, const mn_layer *L, const mn_layer_sh
 static void run_network(mn_runner *r) {
   const mn_model *m = r->model;
   const int pixels = r->size * r->size * 3;
-  if (m->dtype == MN_DTYPE_F32) {
-    float *x = r->act[0];
-    for (int i = 0; i < pixels; i++) x[i] = r->norm[r->rgb[i]];
-  } else {
+  if (m->dtype != MN_DTYPE_F32)
     memcpy(r->act[0], r->rgb, (size_t)pixels); /* uint8 models take the raw bytes */
-  }
   int final_buf = 0;
 #pragma omp parallel num_threads(r->threads)
   {
     const int ith = omp_get_thread_num(), nth = omp_get_num_threads();
     int cur = 0;
+    if (m->dtype == MN_DTYPE_F32) { /* float models take [-1, 1] */
+      int a, b;
+      split(pixels, ith, nth, &a, &b);
+      m->kernels->f32_from_u8(r->rgb + a, (size_t)(b - a), (float *)r->act[0] + a);
+#pragma omp barrier
+    }
     double t0 = omp_get_wtime();
     for (int i = 0; i < m->n_layers; i++) {
       const mn_layer *L = &m->layers[i];

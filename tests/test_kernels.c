@@ -222,8 +222,10 @@ END_TEST
 
 /* ---- float32 KxK convolution -------------------------------------------------- */
 
-static const int conv_sizes[][2] = {{1, 1}, {1, 5}, {2, 3}, {3, 3},  {4, 7},
-                                    {5, 5}, {7, 2}, {8, 8}, {9, 11}, {6, 10}};
+/* rows wide enough that the direct kernel's 8- and 12-pixel groups run at
+ * stride 2 with edges left over ({5, 37}, {9, 50}) */
+static const int conv_sizes[][2] = {{1, 1}, {1, 5}, {2, 3},  {3, 3},  {4, 7},  {5, 5},
+                                    {7, 2}, {8, 8}, {9, 11}, {6, 10}, {5, 37}, {9, 50}};
 static const int conv_in_c[] = {1, 3, 5, 32}; /* 32: K up to 800, several im2col chunks */
 static const int conv_out_c[] = {1, 8, 16, 17, 32};
 static const int conv_k[] = {3, 1, 5};
@@ -828,6 +830,9 @@ END_TEST
 /* float: probabilities sum to 1, match a direct double computation, keep the
  * order of the logits; huge logits do not overflow to NaN. */
 START_TEST(test_f32_softmax) {
+  /* _i = -1: the reference; then every level's vector kernel */
+  void (*softmax)(const float *, int, float, float *) =
+      _i < 0 ? mn_f32_softmax : mn_kernels_for((mn_isa)_i)->f32_softmax;
   rng_seed(0x50);
   const int sizes[] = {1, 2, 10, 1000, 1001};
   const float spreads[] = {1.0f, 10.0f, 1000.0f};
@@ -838,7 +843,7 @@ START_TEST(test_f32_softmax) {
         const int n = sizes[si];
         float *in = xmalloc(sizeof(float) * n), *out = xmalloc(sizeof(float) * n);
         fill_f32(in, n, -spreads[sp], spreads[sp]);
-        mn_f32_softmax(in, n, betas[bi], out);
+        softmax(in, n, betas[bi], out);
         double mx = in[0], sum = 0.0, total = 0.0;
         int arg_in = 0, arg_out = 0;
         for (int i = 1; i < n; i++) {
@@ -846,11 +851,15 @@ START_TEST(test_f32_softmax) {
           if (out[i] > out[arg_out]) arg_out = i;
         }
         for (int i = 0; i < n; i++) sum += exp((double)betas[bi] * (in[i] - mx));
+        /* The vector kernels take x = beta * (in - max) in float: its rounding
+         * (|x| * 6e-8) moves exp(x) by that much relative, at most ~2e-8
+         * absolute (at x = -1); the reference is exact to 1e-6 relative. */
+        const double abs_tol = _i < 0 ? 1e-30 : 1e-7;
         for (int i = 0; i < n; i++) {
           double want = exp((double)betas[bi] * (in[i] - mx)) / sum;
           CHECK(isfinite(out[i]) && out[i] >= 0.0f && out[i] <= 1.0f, "softmax n=%d: p[%d] = %g", n,
                 i, out[i]);
-          CHECK(fabs(out[i] - want) <= 1e-6 * fmax(want, 1e-30) + 1e-30,
+          CHECK(fabs(out[i] - want) <= 1e-6 * fmax(want, 1e-30) + abs_tol,
                 "softmax n=%d beta %g: p[%d] = %.9g, expected %.9g", n, betas[bi], i, out[i], want);
           total += out[i];
         }
@@ -898,6 +907,31 @@ START_TEST(test_u8_softmax) {
 }
 END_TEST
 
+/* ---- float input from bytes ---------------------------------------------------------- */
+
+/* Every byte gives the float of (v - 127.5) / 127.5 computed in double, at any
+ * offset and length (vector body and scalar tail). */
+START_TEST(test_f32_from_u8) {
+  const mn_kernels *k = mn_kernels_for((mn_isa)_i);
+  enum { N = 256 + 37 };
+  uint8_t in[N];
+  float out[N + 1];
+  for (int i = 0; i < N; i++) in[i] = (uint8_t)(i * 7 + 3);
+  for (int v = 0; v < 256; v++) in[v] = (uint8_t)v;
+  for (int off = 0; off < 3; off++)
+    for (int n = 0; n + off <= N; n += n < 40 ? 1 : 61) {
+      out[n] = -99.0f;
+      k->f32_from_u8(in + off, (size_t)n, out);
+      for (int i = 0; i < n; i++) {
+        const float want = (float)(((double)in[off + i] - 127.5) / 127.5);
+        CHECK(out[i] == want, "%s: byte %d -> %.9g, expected %.9g (n %d, offset %d)",
+              mn_isa_name((mn_isa)_i), in[off + i], out[i], want, n, off);
+      }
+      CHECK(out[n] == -99.0f, "%s: wrote past n = %d", mn_isa_name((mn_isa)_i), n);
+    }
+}
+END_TEST
+
 /* ---- suite ------------------------------------------------------------------------ */
 
 static Suite *kernels_suite(void) {
@@ -915,6 +949,7 @@ static Suite *kernels_suite(void) {
   tcase_add_loop_test(tc, test_u8_gemm, MN_ISA_GENERIC, levels);
   tcase_add_loop_test(tc, test_u8_conv, MN_ISA_GENERIC, levels);
   tcase_add_loop_test(tc, test_u8_dwconv, MN_ISA_GENERIC, levels);
+  tcase_add_loop_test(tc, test_f32_from_u8, MN_ISA_GENERIC, levels);
   suite_add_tcase(s, tc);
 
   TCase *rq = tcase_create("requantize");
@@ -928,7 +963,7 @@ static Suite *kernels_suite(void) {
   tcase_set_timeout(small, 120);
   tcase_add_test(small, test_f32_avgpool);
   tcase_add_test(small, test_u8_avgpool);
-  tcase_add_test(small, test_f32_softmax);
+  tcase_add_loop_test(small, test_f32_softmax, -1, levels);
   tcase_add_test(small, test_u8_softmax);
   suite_add_tcase(s, small);
   return s;

@@ -159,6 +159,11 @@ typedef struct {
   void (*u8_dwconv)(const mn_conv_geom *g, const uint8_t *in, const int32_t *packed,
                     uint8_t *out, const mn_requant *rq, int y0, int y1);
   mn_u8_gemm u8_gemm;
+  /* bytes -> the float models' input, (v - 127.5) / 127.5 rounded once
+   * (the same floats as a division in double; checked for all 256) */
+  void (*f32_from_u8)(const uint8_t *in, size_t n, float *out);
+  /* mn_f32_softmax in float vectors (within 1e-6 relative of it) */
+  void (*f32_softmax)(const float *in, int n, float beta, float *out);
 } mn_kernels;
 
 /* The GEMM shape that wastes least on n output columns. */

@@ -8,6 +8,7 @@
  * Channel loops are contiguous and branch-free so the compiler vectorises
  * them at the level's width.
  */
+#include <math.h>
 #include <stddef.h>
 #include <string.h>
 #if defined(__x86_64__) && (defined(__AVX2__) || defined(__AVX512F__))
@@ -102,6 +103,51 @@ typedef int32_t vi8 __attribute__((vector_size(32)));
     }                                                                                          \
   }
 
+/* One row (m = 1: the classifier, and the last rows of a layer): a single
+ * row has only NVEC accumulators, and each FMA would wait on the previous
+ * one; four partial sums over k keep the pipes busy. */
+#define DEFINE_GEMM_ROW(NAME, VT, VTU, IT, W, NVEC)                                            \
+  void NAME(int mr, int nc, int k, const float *a, size_t a_stride, const float *panel,       \
+            float *c, size_t c_stride, float lo, float hi);                                   \
+  void NAME(int mr, int nc, int k, const float *a, size_t a_stride, const float *panel,       \
+            float *c, size_t c_stride, float lo, float hi) {                                  \
+    enum { COLS = (W) * (NVEC), S = 4 };                                                       \
+    (void)mr, (void)a_stride, (void)c_stride;                                                  \
+    VT acc[S][NVEC];                                                                           \
+    _Pragma("GCC unroll 8") for (int j = 0; j < (NVEC); j++) {                                 \
+      acc[0][j] = *(const VTU *)(panel + j * (W));                                             \
+      _Pragma("GCC unroll 4") for (int q = 1; q < S; q++) acc[q][j] = (VT){0};                 \
+    }                                                                                          \
+    const float *w = panel + COLS;                                                             \
+    int p = 0;                                                                                 \
+    for (; p + S <= k; p += S, w += S * COLS)                                                  \
+      _Pragma("GCC unroll 4") for (int q = 0; q < S; q++) {                                    \
+        const float av = a[p + q];                                                             \
+        _Pragma("GCC unroll 8") for (int j = 0; j < (NVEC); j++)                               \
+          acc[q][j] += *(const VTU *)(w + q * COLS + j * (W)) * av;                            \
+      }                                                                                        \
+    for (; p < k; p++, w += COLS) {                                                            \
+      const float av = a[p];                                                                   \
+      _Pragma("GCC unroll 8") for (int j = 0; j < (NVEC); j++)                                 \
+        acc[0][j] += *(const VTU *)(w + j * (W)) * av;                                         \
+    }                                                                                          \
+    const VT vlo = (VT){0} + lo, vhi = (VT){0} + hi;                                           \
+    float row[COLS];                                                                           \
+    _Pragma("GCC unroll 8") for (int j = 0; j < (NVEC); j++) {                                 \
+      VT v = (acc[0][j] + acc[1][j]) + (acc[2][j] + acc[3][j]);                                \
+      IT m = v < vlo;                                                                          \
+      v = (VT)(((IT)v & ~m) | ((IT)vlo & m));                                                  \
+      m = v > vhi;                                                                             \
+      v = (VT)(((IT)v & ~m) | ((IT)vhi & m));                                                  \
+      if (nc == COLS)                                                                          \
+        *(VTU *)(c + j * (W)) = v;                                                             \
+      else                                                                                     \
+        *(VTU *)(row + j * (W)) = v;                                                           \
+    }                                                                                          \
+    if (nc != COLS)                                                                            \
+      for (int j = 0; j < nc; j++) c[j] = row[j];                                              \
+  }
+
 #define GEMM_NAME CAT(CAT(CAT(CAT(CAT(mn_f32_gemm_, MN_GEMM_MR), x), MN_GEMM_NR), __), MN_ISA)
 #define GEMM_NARROW_NAME CAT(CAT(CAT(mn_f32_gemm_, MN_GEMM_NARROW_MR), x8__), MN_ISA)
 
@@ -110,14 +156,14 @@ DEFINE_GEMM(GEMM_NARROW_NAME, vf8, vf8_u, vi8, 8, MN_GEMM_NARROW_MR, 1)
 /* One row of the wide panel layout: the last rows of a layer and m = 1
  * (the classifier), where the wide tile would compute MR copies. */
 #define GEMM_ROW_NAME CAT(CAT(CAT(mn_f32_gemm_1x, MN_GEMM_NR), __), MN_ISA)
-DEFINE_GEMM(GEMM_ROW_NAME, vf, vf_u, vi, VW, 1, NV)
+DEFINE_GEMM_ROW(GEMM_ROW_NAME, vf, vf_u, vi, VW, NV)
 /* A middle shape, one full vector wide, where that is neither the wide nor
  * the narrow tile (AVX-512: 16 columns, for 16-channel layers). */
 #if VW == 16
 #define GEMM_MID_NAME CAT(mn_f32_gemm_8x16__, MN_ISA)
 #define GEMM_MID_ROW_NAME CAT(mn_f32_gemm_1x16__, MN_ISA)
 DEFINE_GEMM(GEMM_MID_NAME, vf, vf_u, vi, VW, 8, 1)
-DEFINE_GEMM(GEMM_MID_ROW_NAME, vf, vf_u, vi, VW, 1, 1)
+DEFINE_GEMM_ROW(GEMM_MID_ROW_NAME, vf, vf_u, vi, VW, 1)
 #define GEMM_MID {STR(GEMM_MID_NAME), 8, 16, GEMM_MID_NAME, GEMM_MID_ROW_NAME}
 #else
 #define GEMM_MID {STR(GEMM_NAME), MR, NR, GEMM_NAME, GEMM_ROW_NAME}
@@ -126,15 +172,18 @@ DEFINE_GEMM(GEMM_MID_ROW_NAME, vf, vf_u, vi, VW, 1, 1)
 #define GEMM_NARROW_ROW_NAME GEMM_ROW_NAME
 #else
 #define GEMM_NARROW_ROW_NAME CAT(mn_f32_gemm_1x8__, MN_ISA)
-DEFINE_GEMM(GEMM_NARROW_ROW_NAME, vf8, vf8_u, vi8, 8, 1, 1)
+DEFINE_GEMM_ROW(GEMM_NARROW_ROW_NAME, vf8, vf8_u, vi8, 8, 1)
 #endif
 
 /* ---- float32 KxK convolution with few input channels (the first layer) ----
  * When all output channels fit one GEMM panel (out_c == nr) the packed
- * panel is used directly, without im2col: four output pixels at a time,
- * each tap's weight vector loaded once for the four, inputs broadcast
- * straight from the image rows. Borders take a bounds-checked pixel loop. */
-#define DEFINE_CONV1P(NAME, VT, VTU, IT, W, NVEC)                                              \
+ * panel is used directly, without im2col: PX output pixels at a time, each
+ * tap's weight vectors loaded once for the PX, inputs broadcast straight
+ * from the image rows. Borders take a bounds-checked pixel loop. The
+ * interior is one always-inline body, instantiated for the shape every
+ * MobileNet starts with (3x3, 3 channels, stride 2) so that its 27 taps and
+ * pixel offsets are constants, and once for any other shape. */
+#define DEFINE_CONV1P(NAME, VT, VTU, IT, W, NVEC, PXN)                                            \
   static void NAME##_pixel(const mn_conv_geom *g, const float *in, const float *panel,          \
                            float *o, float lo, float hi, int x, int y) {                        \
     const int ic = g->in_c;                                                                     \
@@ -162,59 +211,124 @@ DEFINE_GEMM(GEMM_NARROW_ROW_NAME, vf8, vf8_u, vi8, 8, 1, 1)
       *(VTU *)(o + v * (W)) = (VT)(((IT)a & ~m) | ((IT)vhi & m));                               \
     }                                                                                           \
   }                                                                                             \
+  /* PX pixels: pixel j's window starts at rx + j * step (kernel row ky at          \
+   * + ky * rstride); results to o, PX * OC floats. */                                         \
+  static inline __attribute__((always_inline)) void NAME##_group(                               \
+      const float *rx, size_t rstride, const float *panel, float *o, int kh, int span,          \
+      int step, VT vlo, VT vhi) {                                                               \
+    enum { OC = (W) * (NVEC), PX = (PXN) };                                                     \
+    VT acc[PX][NVEC];                                                                           \
+    _Pragma("GCC unroll 8") for (int v = 0; v < (NVEC); v++) {                                  \
+      VT b = *(const VTU *)(panel + v * (W));                                                   \
+      _Pragma("GCC unroll 16") for (int j = 0; j < PX; j++) acc[j][v] = b;                       \
+    }                                                                                           \
+    const float *wp = panel + OC;                                                               \
+    for (int ky = 0; ky < kh; ky++) {                                                           \
+      const float *r = rx + (size_t)ky * rstride;                                               \
+      for (int t = 0; t < span; t++, wp += OC) {                                                \
+        VT wv[NVEC];                                                                            \
+        _Pragma("GCC unroll 8") for (int v = 0; v < (NVEC); v++)                                \
+          wv[v] = *(const VTU *)(wp + v * (W));                                                 \
+        _Pragma("GCC unroll 16") for (int j = 0; j < PX; j++) {                                  \
+          const float a = r[(size_t)j * step + t];                                              \
+          _Pragma("GCC unroll 8") for (int v = 0; v < (NVEC); v++) acc[j][v] += wv[v] * a;      \
+        }                                                                                       \
+      }                                                                                         \
+    }                                                                                           \
+    _Pragma("GCC unroll 16") for (int j = 0; j < PX; j++)                                        \
+      _Pragma("GCC unroll 8") for (int v = 0; v < (NVEC); v++) {                                \
+        VT a = acc[j][v];                                                                       \
+        IT m = a < vlo;                                                                         \
+        a = (VT)(((IT)a & ~m) | ((IT)vlo & m));                                                 \
+        m = a > vhi;                                                                            \
+        *(VTU *)(o + (size_t)j * OC + v * (W)) = (VT)(((IT)a & ~m) | ((IT)vhi & m));            \
+      }                                                                                         \
+  }                                                                                             \
+  /* Pixels [x, x + PX * n) of a row whose windows lie in the image; r0 is     \
+   * pixel 0's window start, which may lie left of the row (never read). */      \
+  static inline __attribute__((always_inline)) void NAME##_interior(                            \
+      const float *r0, size_t in_row, const float *panel, float *orow, int x, int n, int kh,    \
+      int span, int step, VT vlo, VT vhi) {                                                     \
+    enum { OC = (W) * (NVEC), PX = (PXN) };                                                     \
+    for (int i = 0; i < n; i++, x += PX)                                                        \
+      NAME##_group(r0 + (size_t)x * step, in_row, panel, orow + (size_t)x * OC, kh, span, step, \
+                   vlo, vhi);                                                                   \
+  }                                                                                             \
+  /* PX pixels from x0 whose windows reach into the padding: their windows are \
+   * copied, zeros for the padding, to a patch first; pixels [keep_a, keep_b)    \
+   * are stored. Returns 0 when the patch would not fit (caller falls back). */  \
+  static int NAME##_edge(const mn_conv_geom *g, const float *in, const float *panel,           \
+                         float *orow, int y, int x0, int keep_a, int keep_b, VT vlo, VT vhi) {  \
+    enum { OC = (W) * (NVEC), PX = (PXN), PATCH = 2048 };                                       \
+    const int ic = g->in_c, s = g->stride, cols = (PX - 1) * s + g->kw;                        \
+    const size_t prow = (size_t)cols * ic;                                                      \
+    if ((size_t)g->kh * prow > PATCH) return 0;                                                 \
+    float patch[PATCH], tmp[PX * OC];                                                           \
+    const int c0 = x0 * s - g->pad_left;                                                        \
+    /* columns [ca, cb) of the patch come from the image, the rest are zero */                 \
+    const int ca = c0 < 0 ? -c0 : 0, cb = g->in_w - c0 < cols ? g->in_w - c0 : cols;            \
+    for (int ky = 0; ky < g->kh; ky++) {                                                        \
+      const int iy = y * s - g->pad_top + ky;                                                   \
+      float *dst = patch + (size_t)ky * prow;                                                   \
+      if (iy < 0 || iy >= g->in_h || ca >= cb) {                                                \
+        memset(dst, 0, prow * sizeof(float));                                                  \
+        continue;                                                                               \
+      }                                                                                         \
+      memset(dst, 0, (size_t)ca * ic * sizeof(float));                                         \
+      memcpy(dst + (size_t)ca * ic, in + ((size_t)iy * g->in_w + (size_t)(c0 + ca)) * ic,       \
+             (size_t)(cb - ca) * ic * sizeof(float));                                           \
+      memset(dst + (size_t)cb * ic, 0, (size_t)(cols - cb) * ic * sizeof(float));              \
+    }                                                                                           \
+    if (g->kh == 3 && g->kw == 3 && ic == 3 && s == 2)                                          \
+      NAME##_group(patch, (PX - 1) * 6 + 9, panel, tmp, 3, 9, 6, vlo, vhi);                     \
+    else                                                                                        \
+      NAME##_group(patch, prow, panel, tmp, g->kh, g->kw * ic, s * ic, vlo, vhi);               \
+    memcpy(orow + (size_t)keep_a * OC, tmp + (size_t)(keep_a - x0) * OC,                        \
+           (size_t)(keep_b - keep_a) * OC * sizeof(float));                                     \
+    return 1;                                                                                   \
+  }                                                                                             \
   static void NAME(const mn_conv_geom *g, const float *in, const float *panel, float *out,      \
                    float lo, float hi, int y0, int y1) {                                        \
-    enum { OC = (W) * (NVEC), PX = 4 };                                                         \
+    enum { OC = (W) * (NVEC), PX = (PXN) };                                                     \
     const int ic = g->in_c, span = g->kw * ic, s = g->stride;                                   \
+    const int rgb3x3s2 = g->kh == 3 && g->kw == 3 && ic == 3 && s == 2;                         \
+    const size_t in_row = (size_t)g->in_w * ic;                                                 \
     int xa, xb;                                                                                 \
     interior_cols(g, &xa, &xb);                                                                 \
+    if (xb < xa) xb = xa;                                                                       \
     const VT vlo = (VT){0} + lo, vhi = (VT){0} + hi;                                            \
     for (int y = y0; y < y1; y++) {                                                             \
       float *orow = out + (size_t)y * g->out_w * OC;                                            \
       const int iy0 = y * s - g->pad_top;                                                       \
-      if (iy0 < 0 || iy0 + g->kh > g->in_h || xa >= xb) {                                      \
-        for (int x = 0; x < g->out_w; x++)                                                      \
-          NAME##_pixel(g, in, panel, orow + (size_t)x * OC, lo, hi, x, y);                      \
-        continue;                                                                               \
+      const int inside = iy0 >= 0 && iy0 + g->kh <= g->in_h;                                    \
+      /* [ia, ib): whole groups straight from the image; the rest through patches */           \
+      const int ia = inside ? xa : 0, groups = inside ? (xb - xa) / PX : 0;                     \
+      const int ib = ia + groups * PX;                                                          \
+      if (groups > 0) {                                                                         \
+        const float *r0 = in + (size_t)iy0 * in_row - (ptrdiff_t)g->pad_left * ic;              \
+        if (rgb3x3s2)                                                                           \
+          NAME##_interior(r0, in_row, panel, orow, ia, groups, 3, 9, 6, vlo, vhi);              \
+        else                                                                                    \
+          NAME##_interior(r0, in_row, panel, orow, ia, groups, g->kh, span, s * ic, vlo, vhi);  \
       }                                                                                         \
-      for (int x = 0; x < xa; x++) NAME##_pixel(g, in, panel, orow + (size_t)x * OC, lo, hi, x, y); \
-      int x = xa;                                                                               \
-      for (; x + PX <= xb; x += PX) {                                                           \
-        VT acc[PX][NVEC];                                                                       \
-        for (int v = 0; v < (NVEC); v++) {                                                      \
-          VT b = *(const VTU *)(panel + v * (W));                                               \
-          for (int j = 0; j < PX; j++) acc[j][v] = b;                                           \
+      for (int pass = 0; pass < 2; pass++) { /* [0, ia), then [ib, out_w) */                    \
+        const int ea = pass ? ib : 0, eb = pass ? g->out_w : ia;                                \
+        for (int x0 = ea; x0 < eb; x0 += PX) {                                                  \
+          const int kb = x0 + PX < eb ? x0 + PX : eb;                                           \
+          if (!NAME##_edge(g, in, panel, orow, y, x0, x0, kb, vlo, vhi))                        \
+            for (int x = x0; x < kb; x++)                                                       \
+              NAME##_pixel(g, in, panel, orow + (size_t)x * OC, lo, hi, x, y);                  \
         }                                                                                       \
-        const float *wp = panel + OC;                                                           \
-        for (int ky = 0; ky < g->kh; ky++) {                                                    \
-          /* pixel x's taps of this kernel row: span contiguous values */                       \
-          const float *r = in + ((size_t)(iy0 + ky) * g->in_w + (size_t)(x * s - g->pad_left)) * ic; \
-          for (int t = 0; t < span; t++, wp += OC) {                                            \
-            VT wv[NVEC];                                                                        \
-            for (int v = 0; v < (NVEC); v++) wv[v] = *(const VTU *)(wp + v * (W));              \
-            _Pragma("GCC unroll 4") for (int j = 0; j < PX; j++) {                              \
-              const float a = r[(size_t)j * s * ic + t];                                        \
-              _Pragma("GCC unroll 4") for (int v = 0; v < (NVEC); v++) acc[j][v] += wv[v] * a;  \
-            }                                                                                   \
-          }                                                                                     \
-        }                                                                                       \
-        for (int j = 0; j < PX; j++)                                                            \
-          for (int v = 0; v < (NVEC); v++) {                                                    \
-            VT a = acc[j][v];                                                                   \
-            IT m = a < vlo;                                                                     \
-            a = (VT)(((IT)a & ~m) | ((IT)vlo & m));                                             \
-            m = a > vhi;                                                                        \
-            *(VTU *)(orow + (size_t)(x + j) * OC + v * (W)) = (VT)(((IT)a & ~m) | ((IT)vhi & m)); \
-          }                                                                                     \
       }                                                                                         \
-      for (; x < g->out_w; x++) NAME##_pixel(g, in, panel, orow + (size_t)x * OC, lo, hi, x, y); \
     }                                                                                           \
   }
 
-DEFINE_CONV1P(f32_conv1p_8, vf8, vf8_u, vi8, 8, 1)
-DEFINE_CONV1P(f32_conv1p_wide, vf, vf_u, vi, VW, NV)
+/* PX * NVEC >= 8 independent accumulators: an FMA has 4 cycles of latency
+ * and two pipes, so fewer leave the kernel waiting on its own chains. */
+DEFINE_CONV1P(f32_conv1p_8, vf8, vf8_u, vi8, 8, 1, 12)
+DEFINE_CONV1P(f32_conv1p_wide, vf, vf_u, vi, VW, NV, 6)
 #if VW == 16
-DEFINE_CONV1P(f32_conv1p_16, vf, vf_u, vi, VW, 1)
+DEFINE_CONV1P(f32_conv1p_16, vf, vf_u, vi, VW, 1, 12)
 #endif
 
 /* One-panel direct convolution for out_c == nr of the given GEMM shape, or
@@ -698,6 +812,79 @@ void U8_GEMM_NAME(int mr, int nc, int k, const uint8_t *a, size_t a_stride, cons
   }
 }
 
+/* ---- float input from bytes ------------------------------------------------
+ * q = (v - 127.5) * (1 / 127.5) is off by one ulp for half the bytes; one
+ * correction step with an exact residual (fused multiply-add) gives the
+ * correctly rounded quotient for every byte (tests/test_kernels.c checks
+ * all 256). Without FMA hardware the division itself is used. */
+
+static void f32_from_u8(const uint8_t *in, size_t n, float *out) {
+  size_t i = 0;
+#if defined(__FMA__) && (VW == 16 || VW == 8)
+  /* written out: GCC 12 turns a byte-to-float vector conversion into scalar code */
+#if VW == 16
+#define LOAD_BYTES_AS_F32(p) (vf) _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(p))))
+#define FNMADD(a, b, c) (vf) _mm512_fnmadd_ps((__m512)(a), (__m512)(b), (__m512)(c))
+#define FMADD(a, b, c) (vf) _mm512_fmadd_ps((__m512)(a), (__m512)(b), (__m512)(c))
+#else
+#define LOAD_BYTES_AS_F32(p) (vf) _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(p))))
+#define FNMADD(a, b, c) (vf) _mm256_fnmadd_ps((__m256)(a), (__m256)(b), (__m256)(c))
+#define FMADD(a, b, c) (vf) _mm256_fmadd_ps((__m256)(a), (__m256)(b), (__m256)(c))
+#endif
+  const vf r = (vf){0} + 1.0f / 127.5f, c = (vf){0} + 127.5f;
+  for (; i + VW <= n; i += VW) {
+    const vf d = LOAD_BYTES_AS_F32(in + i) - c;
+    const vf q = d * r;
+    /* d - q * 127.5 is exact in one rounding: q is within an ulp of d / 127.5 */
+    const vf res = FNMADD(q, c, d);
+    *(vf_u *)(out + i) = FMADD(res, r, q);
+  }
+#undef LOAD_BYTES_AS_F32
+#undef FNMADD
+#undef FMADD
+#endif
+  for (; i < n; i++) out[i] = ((float)in[i] - 127.5f) / 127.5f;
+}
+
+/* ---- softmax ---------------------------------------------------------------
+ * exp in float vectors (Cephes' expf: exp(x) = 2^n exp(r), |r| <= ln2 / 2,
+ * degree-6 polynomial, ~1 ulp); the sum in double. Within 1e-6 relative of
+ * the double-precision reference (tests/test_kernels.c). */
+static inline vf select_vf(vi m, vf a, vf b) { return (vf)(((vi)a & m) | ((vi)b & ~m)); }
+
+static inline vf exp_vf(vf x) {
+  x = select_vf(x < -87.0f, (vf){0} - 87.0f, x); /* 2^n stays normal; the rest rounds to 0 */
+  x = select_vf(x > 88.0f, (vf){0} + 88.0f, x);
+  const vf magic = (vf){0} + 12582912.0f; /* 1.5 * 2^23: adding it rounds to an integer */
+  const vf n = (x * 1.44269504088896341f + magic) - magic;
+  const vf r = (x - n * 0.693359375f) - n * -2.12194440e-4f;
+  vf p = (vf){0} + 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.0f;
+  const vi e = (__builtin_convertvector(n, vi) + 127) << 23;
+  return p * (vf)e;
+}
+
+static void f32_softmax(const float *in, int n, float beta, float *out) {
+  float mx = in[0];
+  for (int i = 1; i < n; i++) mx = in[i] > mx ? in[i] : mx;
+  double sum = 0.0;
+  int i = 0;
+  for (; i + VW <= n; i += VW) {
+    const vf v = exp_vf(((*(const vf_u *)(in + i)) - mx) * beta);
+    *(vf_u *)(out + i) = v;
+    for (int j = 0; j < VW; j++) sum += v[j];
+  }
+  for (; i < n; i++) sum += out[i] = (float)exp((double)beta * (in[i] - mx));
+  const float inv = (float)(1.0 / sum);
+  for (i = 0; i + VW <= n; i += VW) *(vf_u *)(out + i) = *(const vf_u *)(out + i) * inv;
+  for (; i < n; i++) out[i] *= inv;
+}
+
 const mn_kernels ISA_NAME(mn_kernels) = {
     .isa = CAT(MN_ISA_, MN_ISA_ENUM),
     .f32_gemm = {STR(GEMM_NAME), MR, NR, GEMM_NAME, GEMM_ROW_NAME},
@@ -708,4 +895,6 @@ const mn_kernels ISA_NAME(mn_kernels) = {
     .f32_dwconv = f32_dwconv,
     .u8_dwconv = u8_dwconv,
     .u8_gemm = {STR(U8_GEMM_NAME), MN_U8_GEMM_MR, MN_U8_GEMM_NR, MN_U8_PACK_I32, U8_GEMM_NAME},
+    .f32_from_u8 = f32_from_u8,
+    .f32_softmax = f32_softmax,
 };
