@@ -57,7 +57,10 @@ void mn_u8_dw_pack(int kh, int kw, int c, const uint8_t *w, int32_t w_zp, const 
         const T *in_row = in + (size_t)iy * g->in_w * ic;                                       \
         if (inside) {                                                                           \
           const T *src = in_row + (size_t)ix0 * ic;                                             \
-          for (int c = 0; c < span; c++) dst[c] = src[c];                                       \
+          if (span == 9) /* 3x3 over RGB, the first layer: a fixed-size copy, inlined */        \
+            memcpy(dst, src, 9 * sizeof(T));                                                    \
+          else                                                                                  \
+            for (int c = 0; c < span; c++) dst[c] = src[c];                                     \
           continue;                                                                             \
         }                                                                                       \
         for (int kx = 0; kx < g->kw; kx++) {                                                    \

@@ -1,6 +1,5 @@
 /* isa.c: picks the instruction-set level at run time, so one binary runs on
  * any x86-64 machine and uses the widest vectors the CPU has. */
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,24 +40,9 @@ mn_isa mn_isa_detect(void) {
   return best;
 }
 
-#if defined(__x86_64__)
-static mn_kernels vnni_table;
-static pthread_once_t vnni_once = PTHREAD_ONCE_INIT;
-
-static void build_vnni_table(void) {
-  vnni_table = mn_kernels__avx512;
-  vnni_table.isa = MN_ISA_AVX512VNNI;
-  vnni_table.u8_gemm = (mn_u8_gemm){"mn_u8_gemm_8x32c4__avx512vnni", 8, 32, MN_U8_PACK_S8X4,
-                                    mn_u8_gemm_8x32c4__avx512vnni};
-}
-#endif
-
 const mn_kernels *mn_kernels_for(mn_isa isa) {
 #if defined(__x86_64__)
-  if (isa == MN_ISA_AVX512VNNI) {
-    pthread_once(&vnni_once, build_vnni_table);
-    return &vnni_table;
-  }
+  if (isa == MN_ISA_AVX512VNNI) return &mn_kernels__avx512vnni;
   if (isa == MN_ISA_AVX512) return &mn_kernels__avx512;
   if (isa == MN_ISA_AVX2) return &mn_kernels__avx2;
 #else

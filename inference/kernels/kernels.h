@@ -171,8 +171,8 @@ const mn_f32_gemm *mn_f32_gemm_for(const mn_kernels *kern, int n);
 
 /* The kernel table of a level (never NULL: falls back to generic). */
 const mn_kernels *mn_kernels_for(mn_isa isa);
-extern const mn_kernels mn_kernels__generic, mn_kernels__avx2, mn_kernels__avx512;
-/* avx512vnni is the avx512 table with the VNNI uint8 GEMM (isa.c). */
+extern const mn_kernels mn_kernels__generic, mn_kernels__avx2, mn_kernels__avx512,
+    mn_kernels__avx512vnni;
 
 /* KxK convolution as im2col + GEMM over output rows [y0, y1); weights
  * packed for the GEMM from TFLite's [out_c][kh][kw][in_c] (= [n][k]). */

@@ -35,26 +35,27 @@ static inline __m128i mn_requantize16_avx512_exact(__m512i acc, const mn_requant
 }
 
 /* The same result from a float32 product, falling back to the double path
- * for the whole vector when any lane could round differently: a float
- * product with |v| <= 1024 is within 2^-12 of the double one, so only a
- * value within 2^-10 of a half-integer can round the other way (away from
- * ties rounding is continuous, so trunc differing near an integer does not
- * matter), and |v| > 1024 saturates to qmin or qmax whatever the rounding.
- * About one vector in thirty takes the slow path. */
+ * for the whole vector when any lane could round differently. The product is
+ * clamped to +-1000 first: every |v| > 1000 saturates to qmin or qmax after
+ * adding the zero point (0..255) whatever its rounding, so the clamp changes
+ * no result, keeps the int conversion in range and leaves only |v| <= 1000,
+ * where the float product is within 2^-12 of the double one. Only a value
+ * within 2^-10 of a half-integer can then round the other way (away from
+ * ties rounding is continuous), i.e. t = v + copysign(0.5, v) within 2^-10
+ * of an integer. About one vector in thirty takes the slow path. */
 static inline __m128i mn_requantize16_avx512(__m512i acc, const mn_requant *rq) {
-  const __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), _mm512_set1_ps((float)rq->mult));
-  const __m512 mag = _mm512_abs_ps(v);
-  const __m512 frac = _mm512_sub_ps(mag, _mm512_roundscale_ps(mag, _MM_FROUND_TO_ZERO));
-  const __m512 off = _mm512_abs_ps(_mm512_sub_ps(frac, _mm512_set1_ps(0.5f)));
-  const __mmask16 small = _mm512_cmp_ps_mask(mag, _mm512_set1_ps(1024.0f), _CMP_LE_OQ);
-  const __mmask16 near_tie = _mm512_mask_cmp_ps_mask(small, off, _mm512_set1_ps(0x1p-10f),
-                                                     _CMP_LT_OQ);
+  __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), _mm512_set1_ps((float)rq->mult));
+  v = _mm512_min_ps(_mm512_max_ps(v, _mm512_set1_ps(-1000.0f)), _mm512_set1_ps(1000.0f));
+  /* (v & sign) | 0.5 = copysign(0.5, v), one ternary-logic op */
+  const __m512 half = _mm512_castsi512_ps(_mm512_ternarylogic_epi32(
+      _mm512_castps_si512(v), _mm512_set1_epi32((int)0x80000000u), _mm512_set1_epi32(0x3f000000),
+      0xea)); /* A & B | C */
+  const __m512 t = _mm512_add_ps(v, half);
+  const __m512 off = _mm512_sub_ps(t, _mm512_roundscale_ps(t, _MM_FROUND_TO_NEAREST_INT));
+  const __mmask16 near_tie = _mm512_cmp_ps_mask(_mm512_abs_ps(off), _mm512_set1_ps(0x1p-10f),
+                                                _CMP_LT_OQ);
   if (near_tie) return mn_requantize16_avx512_exact(acc, rq);
-  /* round half away from zero: trunc(v + copysign(0.5, v)), exact here */
-  const __m512 half = _mm512_or_ps(_mm512_and_ps(v, _mm512_set1_ps(-0.0f)), _mm512_set1_ps(0.5f));
-  const __m512 big = _mm512_set1_ps(1073741824.0f);
-  __m512 w = _mm512_min_ps(_mm512_max_ps(_mm512_add_ps(v, half), _mm512_sub_ps(_mm512_setzero_ps(), big)), big);
-  __m512i q = _mm512_add_epi32(_mm512_cvttps_epi32(w), _mm512_set1_epi32(rq->out_zp));
+  __m512i q = _mm512_add_epi32(_mm512_cvttps_epi32(t), _mm512_set1_epi32(rq->out_zp));
   q = _mm512_min_epi32(_mm512_max_epi32(q, _mm512_set1_epi32(rq->qmin)),
                        _mm512_set1_epi32(rq->qmax));
   return _mm512_cvtusepi32_epi8(q);

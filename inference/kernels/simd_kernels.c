@@ -585,8 +585,11 @@ typedef int64_t vl __attribute__((vector_size(VW * 8)));
 static inline vi select_vi(vi m, vi a, vi b) { return (a & m) | (b & ~m); }
 static inline vd select_vd(vl m, vd a, vd b) { return (vd)(((vl)a & m) | ((vl)b & ~m)); }
 
-static void requantize_row(const int32_t *restrict acc, int n, const mn_requant *rq,
+static void requantize_row(const int32_t *restrict acc, int n, const mn_requant *rq_in,
                            uint8_t *restrict out) {
+  /* a local copy: byte stores may alias *rq_in, which would reload and
+   * re-broadcast every constant per vector */
+  const mn_requant rq_copy = *rq_in, *rq = &rq_copy;
   const double mult = rq->mult;
   const int32_t zp = rq->out_zp, qmin = rq->qmin, qmax = rq->qmax;
   const vd vm = (vd){0} + mult, big = (vd){0} + 1073741824.0, half = (vd){0} + 0.5;
@@ -651,20 +654,41 @@ static void u8_dw_pixel_acc(const mn_conv_geom *g, const uint8_t *in, const int3
 }
 
 /* All nine taps inside the input: sum (x - zp) w = sum x w - zp sum w, so
- * the zero point is folded into the bias once per channel vector (bz). */
+ * the zero point is folded into the bias once per channel vector (bz).
+ * With VNNI a multiply-add is one vpdpwssd: x is a byte zero-extended to
+ * 32 bits and w keeps its 16-bit value in the low half (high half zero), so
+ * the pair sum x_lo * w_lo + x_hi * w_hi is x * w, exactly (|w| <= 255).
+ * Three chains (one per kernel row) so the adds do not wait on each other. */
+#if defined(__AVX512VNNI__) && VW == 16
+#define U8_MAC(acc, x, w) ((vi)_mm512_dpwssd_epi32((__m512i)(acc), (__m512i)(x), (__m512i)(w)))
+#define U8_MAC_WEIGHT(w) ((w) & 0xffff)
+#else
+#define U8_MAC(acc, x, w) ((acc) + (x) * (w))
+#define U8_MAC_WEIGHT(w) (w)
+#endif
 #define U8_TAPS(P0, P1, P2, C_)                                                                 \
-  (bz + load_u8_i32(P0) * w0 + load_u8_i32((P0) + (C_)) * w1 +                                 \
-   load_u8_i32((P0) + 2 * (C_)) * w2 + load_u8_i32(P1) * w3 + load_u8_i32((P1) + (C_)) * w4 +   \
-   load_u8_i32((P1) + 2 * (C_)) * w5 + load_u8_i32(P2) * w6 + load_u8_i32((P2) + (C_)) * w7 +   \
-   load_u8_i32((P2) + 2 * (C_)) * w8)
+  ({                                                                                            \
+    vi t0_ = U8_MAC(bz, load_u8_i32(P0), w0), t1_ = U8_MAC((vi){0}, load_u8_i32(P1), w3),       \
+       t2_ = U8_MAC((vi){0}, load_u8_i32(P2), w6);                                              \
+    t0_ = U8_MAC(t0_, load_u8_i32((P0) + (C_)), w1);                                            \
+    t1_ = U8_MAC(t1_, load_u8_i32((P1) + (C_)), w4);                                            \
+    t2_ = U8_MAC(t2_, load_u8_i32((P2) + (C_)), w7);                                            \
+    t0_ = U8_MAC(t0_, load_u8_i32((P0) + 2 * (C_)), w2);                                        \
+    t1_ = U8_MAC(t1_, load_u8_i32((P1) + 2 * (C_)), w5);                                        \
+    t2_ = U8_MAC(t2_, load_u8_i32((P2) + 2 * (C_)), w8);                                        \
+    t0_ + t1_ + t2_;                                                                            \
+  })
 
 #define U8_LOAD_WEIGHTS(J)                                                                      \
-  const vi w0 = *(const vi_u *)(w + 0 * L + (J)), w1 = *(const vi_u *)(w + 1 * L + (J)),        \
-           w2 = *(const vi_u *)(w + 2 * L + (J)), w3 = *(const vi_u *)(w + 3 * L + (J)),        \
-           w4 = *(const vi_u *)(w + 4 * L + (J)), w5 = *(const vi_u *)(w + 5 * L + (J)),        \
-           w6 = *(const vi_u *)(w + 6 * L + (J)), w7 = *(const vi_u *)(w + 7 * L + (J)),        \
-           w8 = *(const vi_u *)(w + 8 * L + (J)), b = *(const vi_u *)(w + 9 * L + (J));      \
-  const vi bz = b - vz * (w0 + w1 + w2 + w3 + w4 + w5 + w6 + w7 + w8)
+  const vi q0 = *(const vi_u *)(w + 0 * L + (J)), q1 = *(const vi_u *)(w + 1 * L + (J)),        \
+           q2 = *(const vi_u *)(w + 2 * L + (J)), q3 = *(const vi_u *)(w + 3 * L + (J)),        \
+           q4 = *(const vi_u *)(w + 4 * L + (J)), q5 = *(const vi_u *)(w + 5 * L + (J)),        \
+           q6 = *(const vi_u *)(w + 6 * L + (J)), q7 = *(const vi_u *)(w + 7 * L + (J)),        \
+           q8 = *(const vi_u *)(w + 8 * L + (J)), b = *(const vi_u *)(w + 9 * L + (J));      \
+  const vi bz = b - vz * (q0 + q1 + q2 + q3 + q4 + q5 + q6 + q7 + q8);                          \
+  const vi w0 = U8_MAC_WEIGHT(q0), w1 = U8_MAC_WEIGHT(q1), w2 = U8_MAC_WEIGHT(q2),              \
+           w3 = U8_MAC_WEIGHT(q3), w4 = U8_MAC_WEIGHT(q4), w5 = U8_MAC_WEIGHT(q5),              \
+           w6 = U8_MAC_WEIGHT(q6), w7 = U8_MAC_WEIGHT(q7), w8 = U8_MAC_WEIGHT(q8)
 
 /* Interior pixels [xs, xe), C a multiple of VW, any stride; acc is pixel xs. */
 static void u8_dw3x3_acc_cvec(const uint8_t *r0, const uint8_t *r1, const uint8_t *r2, int C,
@@ -894,7 +918,12 @@ const mn_kernels ISA_NAME(mn_kernels) = {
     .f32_conv1p_for = f32_conv1p_for,
     .f32_dwconv = f32_dwconv,
     .u8_dwconv = u8_dwconv,
+#if defined(__AVX512VNNI__)
+    .u8_gemm = {"mn_u8_gemm_8x32c4__avx512vnni", 8, 32, MN_U8_PACK_S8X4,
+                mn_u8_gemm_8x32c4__avx512vnni},
+#else
     .u8_gemm = {STR(U8_GEMM_NAME), MN_U8_GEMM_MR, MN_U8_GEMM_NR, MN_U8_PACK_I32, U8_GEMM_NAME},
+#endif
     .f32_from_u8 = f32_from_u8,
     .f32_softmax = f32_softmax,
 };

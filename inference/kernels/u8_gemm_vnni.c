@@ -42,7 +42,9 @@ static inline int32_t row_sum(const uint8_t *p, int n) {
 
 void mn_u8_gemm_8x32c4__avx512vnni(int mr, int nc, int k, const uint8_t *a, size_t a_stride,
                                    const void *panel, uint8_t *c, size_t c_stride,
-                                   const mn_requant *rq) {
+                                   const mn_requant *rq_in) {
+  /* a local copy: byte stores may alias *rq_in (see requantize_row) */
+  const mn_requant rq_copy = *rq_in, *rq = &rq_copy;
   const uint8_t *ap[MR];
   for (int i = 0; i < MR; i++) ap[i] = a + (size_t)(i < mr ? i : mr - 1) * a_stride;
   const int32_t *colc = panel;
@@ -80,7 +82,8 @@ void mn_u8_gemm_8x32c4__avx512vnni(int mr, int nc, int k, const uint8_t *a, size
   if (k % 4) { /* the last, partial group: never read past the row */
     const __m512i b0 = _mm512_loadu_si512(w), b1 = _mm512_loadu_si512(w + 64);
     uint8_t tail[MR][4] = {{0}};
-    for (int i = 0; i < MR; i++) memcpy(tail[i], ap[i] + 4 * groups, (size_t)(k % 4));
+    for (int i = 0; i < MR; i++) /* bytes, not memcpy: a call per row for 1-3 bytes */
+      for (int b = 0; b < k % 4; b++) tail[i][b] = ap[i][4 * groups + b];
     ROW(tail[0], a00, a01, 0);
     ROW(tail[1], a10, a11, 0);
     ROW(tail[2], a20, a21, 0);
