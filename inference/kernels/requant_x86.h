@@ -37,9 +37,9 @@ static __attribute__((noinline, cold)) __m128i mn_requantize16_avx512_exact(__m5
 
 /* The same result from a float32 product, falling back to the double path
  * for the whole vector when any lane could round differently. The product is
- * clamped to +-256 first: every |v| >= 255.5 rounds to |r| >= 256 and so
- * saturates to qmin or qmax once the zero point (0..255) is added, whatever
- * its rounding; the clamp changes no result and leaves only |v| <= 256.
+ * clamped to [qmin - zp, qmax - zp] first (within +-255): rounding is
+ * monotone, so clamping before rounding to integer bounds gives the same
+ * result as clamping after, and leaves only |v| <= 255.
  * There the float product differs from the double one by at most 4e-5
  * (float conversion of acc and of mult, the product, and t below: each
  * within 2^-24 relative or half an ulp of 256), so only a value within 2^-13
@@ -49,7 +49,11 @@ static __attribute__((noinline, cold)) __m128i mn_requantize16_avx512_exact(__m5
  * MobileNet v1 1.0: 3.6 % with a 2^-10 window, which cost 15 % of the time). */
 static inline __m128i mn_requantize16_avx512(__m512i acc, const mn_requant *rq) {
   __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), _mm512_set1_ps((float)rq->mult));
-  v = _mm512_min_ps(_mm512_max_ps(v, _mm512_set1_ps(-256.0f)), _mm512_set1_ps(256.0f));
+  /* round and clamp commute for integer bounds: clamping v to the output
+   * range (qmin - zp .. qmax - zp, inside +-255) first leaves nothing to
+   * clamp after rounding */
+  v = _mm512_min_ps(_mm512_max_ps(v, _mm512_set1_ps((float)(rq->qmin - rq->out_zp))),
+                    _mm512_set1_ps((float)(rq->qmax - rq->out_zp)));
   /* (v & sign) | 0.5 = copysign(0.5, v), one ternary-logic op */
   const __m512 half = _mm512_castsi512_ps(_mm512_ternarylogic_epi32(
       _mm512_castps_si512(v), _mm512_set1_epi32((int)0x80000000u), _mm512_set1_epi32(0x3f000000),
@@ -59,10 +63,7 @@ static inline __m128i mn_requantize16_avx512(__m512i acc, const mn_requant *rq) 
   const __mmask16 near_tie = _mm512_cmp_ps_mask(_mm512_abs_ps(off), _mm512_set1_ps(0x1p-13f),
                                                 _CMP_LT_OQ);
   if (__builtin_expect(near_tie != 0, 0)) return mn_requantize16_avx512_exact(acc, rq);
-  __m512i q = _mm512_add_epi32(_mm512_cvttps_epi32(t), _mm512_set1_epi32(rq->out_zp));
-  q = _mm512_min_epi32(_mm512_max_epi32(q, _mm512_set1_epi32(rq->qmin)),
-                       _mm512_set1_epi32(rq->qmax));
-  return _mm512_cvtusepi32_epi8(q);
+  return _mm512_cvtepi32_epi8(_mm512_add_epi32(_mm512_cvttps_epi32(t), _mm512_set1_epi32(rq->out_zp)));
 }
 #endif
 
