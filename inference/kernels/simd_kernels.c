@@ -160,11 +160,11 @@ DEFINE_GEMM_ROW(GEMM_ROW_NAME, vf, vf_u, vi, VW, NV)
 /* A middle shape, one full vector wide, where that is neither the wide nor
  * the narrow tile (AVX-512: 16 columns, for 16-channel layers). */
 #if VW == 16
-#define GEMM_MID_NAME CAT(mn_f32_gemm_8x16__, MN_ISA)
+#define GEMM_MID_NAME CAT(mn_f32_gemm_16x16__, MN_ISA)
 #define GEMM_MID_ROW_NAME CAT(mn_f32_gemm_1x16__, MN_ISA)
-DEFINE_GEMM(GEMM_MID_NAME, vf, vf_u, vi, VW, 8, 1)
+DEFINE_GEMM(GEMM_MID_NAME, vf, vf_u, vi, VW, 16, 1)
 DEFINE_GEMM_ROW(GEMM_MID_ROW_NAME, vf, vf_u, vi, VW, 1)
-#define GEMM_MID {STR(GEMM_MID_NAME), 8, 16, GEMM_MID_NAME, GEMM_MID_ROW_NAME}
+#define GEMM_MID {STR(GEMM_MID_NAME), 16, 16, GEMM_MID_NAME, GEMM_MID_ROW_NAME}
 #else
 #define GEMM_MID {STR(GEMM_NAME), MR, NR, GEMM_NAME, GEMM_ROW_NAME}
 #endif
@@ -421,26 +421,58 @@ static inline vf clamp_vf(vf v, vf lo, vf hi) {
 }
 
 /* One output pixel with every bounds check (borders of the row). */
-static void f32_dw_pixel(const mn_conv_geom *g, const float *in, const float *w, int L, int x,
-                         int y, float *restrict o, float lo, float hi) {
-  const int C = g->in_c;
-  const float *bias = w + (size_t)g->kh * g->kw * L;
-  for (int c = 0; c < C; c++) o[c] = bias[c];
-  for (int ky = 0; ky < g->kh; ky++) {
-    const int iy = y * g->stride - g->pad_top + ky;
-    if (iy < 0 || iy >= g->in_h) continue;
-    for (int kx = 0; kx < g->kw; kx++) {
-      const int ix = x * g->stride - g->pad_left + kx;
-      if (ix < 0 || ix >= g->in_w) continue;
-      const float *restrict ip = in + ((size_t)iy * g->in_w + ix) * C;
-      const float *restrict wp = w + (size_t)(ky * g->kw + kx) * L;
-      for (int c = 0; c < C; c++) o[c] += ip[c] * wp[c];
-    }
+/* The taps of 3x3 output pixel (x, y) that fall inside the input, for a row
+ * whose three input rows exist (the left and right border pixels): their
+ * input and weight pointers, compacted so the channel loops have no branch.
+ * Skipped taps are the zero padding. Returns the count. */
+#define DEFINE_DW3X3_TAPS(NAME, T, WT)                                                          \
+  static int NAME(const mn_conv_geom *g, const T *in, const WT *w, int L, int x, int y,        \
+                  const T *p[9], const WT *wt[9]) {                                             \
+    int n = 0;                                                                                  \
+    for (int ky = 0; ky < 3; ky++) {                                                            \
+      const int iy = y * g->stride - g->pad_top + ky;                                           \
+      for (int kx = 0; kx < 3; kx++) {                                                          \
+        const int ix = x * g->stride - g->pad_left + kx;                                        \
+        if (ix < 0 || ix >= g->in_w) continue;                                                  \
+        p[n] = in + ((size_t)iy * g->in_w + ix) * g->in_c;                                      \
+        wt[n++] = w + (size_t)(ky * 3 + kx) * L;                                                \
+      }                                                                                         \
+    }                                                                                           \
+    return n;                                                                                   \
   }
-  for (int c = 0; c < C; c++) {
-    float v = o[c];
-    v = v < lo ? lo : v;
-    o[c] = v > hi ? hi : v;
+DEFINE_DW3X3_TAPS(f32_dw3x3_taps, float, float)
+DEFINE_DW3X3_TAPS(u8_dw3x3_taps, uint8_t, int32_t)
+
+static void f32_dw3x3_edge(const mn_conv_geom *g, const float *in, const float *w, int L, int x,
+                           int y, float *restrict o, float lo, float hi) {
+  const int C = g->in_c;
+  const float *p[9], *wt[9];
+  const int n = f32_dw3x3_taps(g, in, w, L, x, y, p, wt);
+  const float *bias = w + (size_t)9 * L;
+  const vf vlo = (vf){0} + lo, vhi = (vf){0} + hi;
+  int c = 0;
+  for (; c + VW <= C; c += VW) {
+    vf acc = *(const vf_u *)(bias + c);
+    for (int t = 0; t < n; t++) acc += *(const vf_u *)(p[t] + c) * *(const vf_u *)(wt[t] + c);
+    *(vf_u *)(o + c) = clamp_vf(acc, vlo, vhi);
+  }
+#if VW > 8
+  if (c + 8 <= C) { /* 8 channels left (8- and 24-channel layers) */
+    vf8 acc = *(const vf8_u *)(bias + c);
+    for (int t = 0; t < n; t++) acc += *(const vf8_u *)(p[t] + c) * *(const vf8_u *)(wt[t] + c);
+    const vf8 vlo8 = (vf8){0} + lo, vhi8 = (vf8){0} + hi;
+    vi8 m = acc < vlo8;
+    acc = (vf8)(((vi8)acc & ~m) | ((vi8)vlo8 & m));
+    m = acc > vhi8;
+    *(vf8_u *)(o + c) = (vf8)(((vi8)acc & ~m) | ((vi8)vhi8 & m));
+    c += 8;
+  }
+#endif
+  for (; c < C; c++) {
+    float acc = bias[c];
+    for (int t = 0; t < n; t++) acc += p[t][c] * wt[t][c];
+    acc = acc < lo ? lo : acc;
+    o[c] = acc > hi ? hi : acc;
   }
 }
 
@@ -534,13 +566,13 @@ static void f32_dwconv(const mn_conv_geom *g, const float *in, const float *w, f
        * row are ever added to them. */
       const float *r0 = in + (size_t)iy * in_row - (ptrdiff_t)g->pad_left * C;
       const float *r1 = r0 + in_row, *r2 = r1 + in_row;
-      for (int x = 0; x < xa; x++) f32_dw_pixel(g, in, w, L, x, y, o + (size_t)x * C, lo, hi);
+      for (int x = 0; x < xa; x++) f32_dw3x3_edge(g, in, w, L, x, y, o + (size_t)x * C, lo, hi);
       if (C % VW == 0)
         f32_dw3x3_interior_cvec(r0, r1, r2, C, L, g->stride, xa, xb, w, o, lo, hi);
       else
         f32_dw3x3_interior_flat(r0, r1, r2, C, L, xa, xb, w, o, lo, hi);
       for (int x = xb; x < g->out_w; x++)
-        f32_dw_pixel(g, in, w, L, x, y, o + (size_t)x * C, lo, hi);
+        f32_dw3x3_edge(g, in, w, L, x, y, o + (size_t)x * C, lo, hi);
       continue;
     }
     periodic_fill_f32(o, row_len, bias, L);
@@ -635,21 +667,24 @@ static void requantize_row(const int32_t *restrict acc, int n, const mn_requant 
  * other shapes take every bounds check. Padding holds the input zero point,
  * so skipped taps contribute (zp - zp) = 0. */
 
-static void u8_dw_pixel_acc(const mn_conv_geom *g, const uint8_t *in, const int32_t *w, int L,
-                            int32_t zp, int x, int y, int32_t *restrict acc) {
+/* The int32 accumulators of a border pixel (see f32_dw3x3_edge). */
+static void u8_dw3x3_edge_acc(const mn_conv_geom *g, const uint8_t *in, const int32_t *w, int L,
+                              int32_t zp, int x, int y, int32_t *restrict acc) {
   const int C = g->in_c;
-  const int32_t *bias = w + (size_t)g->kh * g->kw * L;
-  for (int c = 0; c < C; c++) acc[c] = bias[c];
-  for (int ky = 0; ky < g->kh; ky++) {
-    const int iy = y * g->stride - g->pad_top + ky;
-    if (iy < 0 || iy >= g->in_h) continue;
-    for (int kx = 0; kx < g->kw; kx++) {
-      const int ix = x * g->stride - g->pad_left + kx;
-      if (ix < 0 || ix >= g->in_w) continue;
-      const uint8_t *restrict ip = in + ((size_t)iy * g->in_w + ix) * C;
-      const int32_t *restrict wp = w + (size_t)(ky * g->kw + kx) * L;
-      for (int c = 0; c < C; c++) acc[c] += ((int32_t)ip[c] - zp) * wp[c];
-    }
+  const uint8_t *p[9];
+  const int32_t *wt[9];
+  const int n = u8_dw3x3_taps(g, in, w, L, x, y, p, wt);
+  const int32_t *bias = w + (size_t)9 * L;
+  int c = 0;
+  for (; c + VW <= C; c += VW) {
+    vi a = *(const vi_u *)(bias + c);
+    for (int t = 0; t < n; t++) a += (load_u8_i32(p[t] + c) - zp) * *(const vi_u *)(wt[t] + c);
+    *(vi_u *)(acc + c) = a;
+  }
+  for (; c < C; c++) {
+    int32_t a = bias[c];
+    for (int t = 0; t < n; t++) a += ((int32_t)p[t][c] - zp) * wt[t][c];
+    acc[c] = a;
   }
 }
 
@@ -754,7 +789,7 @@ static void u8_dwconv(const mn_conv_geom *g, const uint8_t *in, const int32_t *w
         const int xs = xa > x0 ? xa : x0, xe = xb < x1 ? xb : x1;
         for (int x = x0; x < x1; x++)
           if (x < xs || x >= xe)
-            u8_dw_pixel_acc(g, in, w, L, zp, x, y, acc + (size_t)(x - x0) * C);
+            u8_dw3x3_edge_acc(g, in, w, L, zp, x, y, acc + (size_t)(x - x0) * C);
         if (xs < xe) {
           if (C % VW == 0)
             u8_dw3x3_acc_cvec(r0, r1, r2, C, L, g->stride, xs, xe, w, zp,
