@@ -176,51 +176,48 @@ DEFINE_GEMM_ROW(GEMM_NARROW_ROW_NAME, vf8, vf8_u, vi8, 8, 1)
 #endif
 
 /* ---- float32 KxK convolution with few input channels (the first layer) ----
- * When all output channels fit one GEMM panel (out_c == nr) the packed
- * panel is used directly, without im2col: PX output pixels at a time, each
- * tap's weight vectors loaded once for the PX, inputs broadcast straight
- * from the image rows. Borders take a bounds-checked pixel loop. The
- * interior is one always-inline body, instantiated for the shape every
- * MobileNet starts with (3x3, 3 channels, stride 2) so that its 27 taps and
- * pixel offsets are constants, and once for any other shape. */
-#define DEFINE_CONV1P(NAME, VT, VTU, IT, W, NVEC, PXN)                                            \
-  static void NAME##_pixel(const mn_conv_geom *g, const float *in, const float *panel,          \
-                           float *o, float lo, float hi, int x, int y) {                        \
-    const int ic = g->in_c;                                                                     \
-    VT acc[NVEC];                                                                               \
-    for (int v = 0; v < (NVEC); v++) acc[v] = *(const VTU *)(panel + v * (W));                  \
-    for (int ky = 0; ky < g->kh; ky++) {                                                        \
-      const int iy = y * g->stride - g->pad_top + ky;                                           \
-      if (iy < 0 || iy >= g->in_h) continue;                                                    \
-      for (int kx = 0; kx < g->kw; kx++) {                                                      \
-        const int ix = x * g->stride - g->pad_left + kx;                                        \
-        if (ix < 0 || ix >= g->in_w) continue;                                                  \
-        const float *ip = in + ((size_t)iy * g->in_w + ix) * ic;                                \
-        const float *wp = panel + (size_t)(W) * (NVEC) * (1 + (ky * g->kw + kx) * ic);          \
-        for (int ci = 0; ci < ic; ci++)                                                         \
-          for (int v = 0; v < (NVEC); v++)                                                      \
-            acc[v] += *(const VTU *)(wp + ((size_t)ci * (NVEC) + v) * (W)) * ip[ci];            \
+ * Reads the packed GEMM panels directly, without im2col: per panel of OC
+ * output channels, PX output pixels at a time, each tap's weight vectors
+ * loaded once for the PX, inputs broadcast straight from the image rows.
+ * Pixels whose window reaches into the padding go through a zero-padded
+ * patch and the same vector code. The group body is always inlined and
+ * instantiated for the shape every MobileNet starts with (3x3, 3 channels,
+ * stride 2) so that its 27 taps and pixel offsets are constants. */
+
+/* Clamps PX x NVEC accumulators and stores pixel j at o + j * ostride: whole
+ * vectors when the panel is full (nc == OC), else the first nc values. */
+#define CONV1P_STORE(VT, VTU, IT, W, NVEC, PX, acc, o, ostride, nc, vlo, vhi)                    \
+  do {                                                                                          \
+    _Pragma("GCC unroll 16") for (int j = 0; j < (PX); j++) {                                   \
+      VT r_[NVEC];                                                                              \
+      _Pragma("GCC unroll 8") for (int v = 0; v < (NVEC); v++) {                                \
+        VT a = acc[j][v];                                                                       \
+        IT m = a < vlo;                                                                         \
+        a = (VT)(((IT)a & ~m) | ((IT)vlo & m));                                                 \
+        m = a > vhi;                                                                            \
+        r_[v] = (VT)(((IT)a & ~m) | ((IT)vhi & m));                                             \
+      }                                                                                         \
+      float *dst_ = (o) + (size_t)j * (ostride);                                                \
+      if ((nc) == (W) * (NVEC)) {                                                               \
+        _Pragma("GCC unroll 8") for (int v = 0; v < (NVEC); v++)                                \
+          *(VTU *)(dst_ + v * (W)) = r_[v];                                                     \
+      } else {                                                                                  \
+        memcpy(dst_, r_, (size_t)(nc) * sizeof(float));                                         \
       }                                                                                         \
     }                                                                                           \
-    const VT vlo = (VT){0} + lo, vhi = (VT){0} + hi;                                            \
-    for (int v = 0; v < (NVEC); v++) {                                                          \
-      VT a = acc[v];                                                                            \
-      IT m = a < vlo;                                                                           \
-      a = (VT)(((IT)a & ~m) | ((IT)vlo & m));                                                   \
-      m = a > vhi;                                                                              \
-      *(VTU *)(o + v * (W)) = (VT)(((IT)a & ~m) | ((IT)vhi & m));                               \
-    }                                                                                           \
-  }                                                                                             \
+  } while (0)
+
+#define DEFINE_CONV1P(NAME, VT, VTU, IT, W, NVEC, PXN)                                            \
   /* PX pixels: pixel j's window starts at rx + j * step (kernel row ky at          \
-   * + ky * rstride); results to o, PX * OC floats. */                                         \
+   * + ky * rstride); pixel j's nc results to o + j * ostride. */                              \
   static inline __attribute__((always_inline)) void NAME##_group(                               \
-      const float *rx, size_t rstride, const float *panel, float *o, int kh, int span,          \
-      int step, VT vlo, VT vhi) {                                                               \
+      const float *rx, size_t rstride, const float *panel, float *o, size_t ostride, int nc,    \
+      int kh, int span, int step, VT vlo, VT vhi) {                                             \
     enum { OC = (W) * (NVEC), PX = (PXN) };                                                     \
     VT acc[PX][NVEC];                                                                           \
     _Pragma("GCC unroll 8") for (int v = 0; v < (NVEC); v++) {                                  \
       VT b = *(const VTU *)(panel + v * (W));                                                   \
-      _Pragma("GCC unroll 16") for (int j = 0; j < PX; j++) acc[j][v] = b;                       \
+      _Pragma("GCC unroll 16") for (int j = 0; j < PX; j++) acc[j][v] = b;                      \
     }                                                                                           \
     const float *wp = panel + OC;                                                               \
     for (int ky = 0; ky < kh; ky++) {                                                           \
@@ -229,41 +226,32 @@ DEFINE_GEMM_ROW(GEMM_NARROW_ROW_NAME, vf8, vf8_u, vi8, 8, 1)
         VT wv[NVEC];                                                                            \
         _Pragma("GCC unroll 8") for (int v = 0; v < (NVEC); v++)                                \
           wv[v] = *(const VTU *)(wp + v * (W));                                                 \
-        _Pragma("GCC unroll 16") for (int j = 0; j < PX; j++) {                                  \
+        _Pragma("GCC unroll 16") for (int j = 0; j < PX; j++) {                                 \
           const float a = r[(size_t)j * step + t];                                              \
           _Pragma("GCC unroll 8") for (int v = 0; v < (NVEC); v++) acc[j][v] += wv[v] * a;      \
         }                                                                                       \
       }                                                                                         \
     }                                                                                           \
-    _Pragma("GCC unroll 16") for (int j = 0; j < PX; j++)                                        \
-      _Pragma("GCC unroll 8") for (int v = 0; v < (NVEC); v++) {                                \
-        VT a = acc[j][v];                                                                       \
-        IT m = a < vlo;                                                                         \
-        a = (VT)(((IT)a & ~m) | ((IT)vlo & m));                                                 \
-        m = a > vhi;                                                                            \
-        *(VTU *)(o + (size_t)j * OC + v * (W)) = (VT)(((IT)a & ~m) | ((IT)vhi & m));            \
-      }                                                                                         \
+    CONV1P_STORE(VT, VTU, IT, W, NVEC, PX, acc, o, ostride, nc, vlo, vhi);                      \
   }                                                                                             \
-  /* Pixels [x, x + PX * n) of a row whose windows lie in the image; r0 is     \
-   * pixel 0's window start, which may lie left of the row (never read). */      \
+  /* n groups from pixel x of a row whose windows lie in the image; r0 is pixel \
+   * 0's window start, which may lie left of the row (never read). */           \
   static inline __attribute__((always_inline)) void NAME##_interior(                            \
-      const float *r0, size_t in_row, const float *panel, float *orow, int x, int n, int kh,    \
-      int span, int step, VT vlo, VT vhi) {                                                     \
-    enum { OC = (W) * (NVEC), PX = (PXN) };                                                     \
+      const float *r0, size_t in_row, const float *panel, float *orow, size_t ostride, int nc,  \
+      int x, int n, int kh, int span, int step, VT vlo, VT vhi) {                               \
+    enum { PX = (PXN) };                                                                        \
     for (int i = 0; i < n; i++, x += PX)                                                        \
-      NAME##_group(r0 + (size_t)x * step, in_row, panel, orow + (size_t)x * OC, kh, span, step, \
-                   vlo, vhi);                                                                   \
+      NAME##_group(r0 + (size_t)x * step, in_row, panel, orow + (size_t)x * ostride, ostride,   \
+                   nc, kh, span, step, vlo, vhi);                                               \
   }                                                                                             \
-  /* PX pixels from x0 whose windows reach into the padding: their windows are \
-   * copied, zeros for the padding, to a patch first; pixels [keep_a, keep_b)    \
-   * are stored. Returns 0 when the patch would not fit (caller falls back). */  \
-  static int NAME##_edge(const mn_conv_geom *g, const float *in, const float *panel,           \
-                         float *orow, int y, int x0, int keep_a, int keep_b, VT vlo, VT vhi) {  \
-    enum { OC = (W) * (NVEC), PX = (PXN), PATCH = 2048 };                                       \
+  /* The padded patch of the PX pixels from x0 (their windows, zeros for the   \
+   * padding), or 0 when it would not fit the patch buffer. */                  \
+  static int NAME##_patch(const mn_conv_geom *g, const float *in, int y, int x0, float *patch,  \
+                          size_t cap) {                                                         \
+    enum { PX = (PXN) };                                                                        \
     const int ic = g->in_c, s = g->stride, cols = (PX - 1) * s + g->kw;                        \
     const size_t prow = (size_t)cols * ic;                                                      \
-    if ((size_t)g->kh * prow > PATCH) return 0;                                                 \
-    float patch[PATCH], tmp[PX * OC];                                                           \
+    if ((size_t)g->kh * prow > cap) return 0;                                                   \
     const int c0 = x0 * s - g->pad_left;                                                        \
     /* columns [ca, cb) of the patch come from the image, the rest are zero */                 \
     const int ca = c0 < 0 ? -c0 : 0, cb = g->in_w - c0 < cols ? g->in_w - c0 : cols;            \
@@ -279,45 +267,78 @@ DEFINE_GEMM_ROW(GEMM_NARROW_ROW_NAME, vf8, vf8_u, vi8, 8, 1)
              (size_t)(cb - ca) * ic * sizeof(float));                                           \
       memset(dst + (size_t)cb * ic, 0, (size_t)(cols - cb) * ic * sizeof(float));              \
     }                                                                                           \
-    if (g->kh == 3 && g->kw == 3 && ic == 3 && s == 2)                                          \
-      NAME##_group(patch, (PX - 1) * 6 + 9, panel, tmp, 3, 9, 6, vlo, vhi);                     \
-    else                                                                                        \
-      NAME##_group(patch, prow, panel, tmp, g->kh, g->kw * ic, s * ic, vlo, vhi);               \
-    memcpy(orow + (size_t)keep_a * OC, tmp + (size_t)(keep_a - x0) * OC,                        \
-           (size_t)(keep_b - keep_a) * OC * sizeof(float));                                     \
     return 1;                                                                                   \
   }                                                                                             \
-  static void NAME(const mn_conv_geom *g, const float *in, const float *panel, float *out,      \
+  /* One pixel with every bounds check: only when a patch would not fit. */    \
+  static void NAME##_pixel(const mn_conv_geom *g, const float *in, const float *panel,          \
+                           float *o, int nc, VT vlo, VT vhi, int x, int y) {                    \
+    const int ic = g->in_c;                                                                     \
+    VT acc[1][NVEC];                                                                            \
+    for (int v = 0; v < (NVEC); v++) acc[0][v] = *(const VTU *)(panel + v * (W));              \
+    for (int ky = 0; ky < g->kh; ky++) {                                                        \
+      const int iy = y * g->stride - g->pad_top + ky;                                           \
+      if (iy < 0 || iy >= g->in_h) continue;                                                    \
+      for (int kx = 0; kx < g->kw; kx++) {                                                      \
+        const int ix = x * g->stride - g->pad_left + kx;                                        \
+        if (ix < 0 || ix >= g->in_w) continue;                                                  \
+        const float *ip = in + ((size_t)iy * g->in_w + ix) * ic;                                \
+        const float *wp = panel + (size_t)(W) * (NVEC) * (1 + (ky * g->kw + kx) * ic);          \
+        for (int ci = 0; ci < ic; ci++)                                                         \
+          for (int v = 0; v < (NVEC); v++)                                                      \
+            acc[0][v] += *(const VTU *)(wp + ((size_t)ci * (NVEC) + v) * (W)) * ip[ci];         \
+      }                                                                                         \
+    }                                                                                           \
+    CONV1P_STORE(VT, VTU, IT, W, NVEC, 1, acc, o, 0, nc, vlo, vhi);                             \
+  }                                                                                             \
+  static void NAME(const mn_conv_geom *g, const float *in, const float *packed, float *out,     \
                    float lo, float hi, int y0, int y1) {                                        \
-    enum { OC = (W) * (NVEC), PX = (PXN) };                                                     \
-    const int ic = g->in_c, span = g->kw * ic, s = g->stride;                                   \
+    enum { OC = (W) * (NVEC), PX = (PXN), PATCH = 2048 };                                       \
+    const int ic = g->in_c, span = g->kw * ic, s = g->stride, C = g->out_c;                     \
     const int rgb3x3s2 = g->kh == 3 && g->kw == 3 && ic == 3 && s == 2;                         \
-    const size_t in_row = (size_t)g->in_w * ic;                                                 \
+    const size_t in_row = (size_t)g->in_w * ic, ostride = (size_t)C;                            \
+    const size_t panel_len = (size_t)OC * ((size_t)g->kh * span + 1);                           \
     int xa, xb;                                                                                 \
     interior_cols(g, &xa, &xb);                                                                 \
     if (xb < xa) xb = xa;                                                                       \
     const VT vlo = (VT){0} + lo, vhi = (VT){0} + hi;                                            \
+    float patch[PATCH], tmp[PX * OC];                                                           \
     for (int y = y0; y < y1; y++) {                                                             \
-      float *orow = out + (size_t)y * g->out_w * OC;                                            \
       const int iy0 = y * s - g->pad_top;                                                       \
       const int inside = iy0 >= 0 && iy0 + g->kh <= g->in_h;                                    \
       /* [ia, ib): whole groups straight from the image; the rest through patches */           \
       const int ia = inside ? xa : 0, groups = inside ? (xb - xa) / PX : 0;                     \
       const int ib = ia + groups * PX;                                                          \
-      if (groups > 0) {                                                                         \
-        const float *r0 = in + (size_t)iy0 * in_row - (ptrdiff_t)g->pad_left * ic;              \
-        if (rgb3x3s2)                                                                           \
-          NAME##_interior(r0, in_row, panel, orow, ia, groups, 3, 9, 6, vlo, vhi);              \
-        else                                                                                    \
-          NAME##_interior(r0, in_row, panel, orow, ia, groups, g->kh, span, s * ic, vlo, vhi);  \
-      }                                                                                         \
-      for (int pass = 0; pass < 2; pass++) { /* [0, ia), then [ib, out_w) */                    \
-        const int ea = pass ? ib : 0, eb = pass ? g->out_w : ia;                                \
-        for (int x0 = ea; x0 < eb; x0 += PX) {                                                  \
-          const int kb = x0 + PX < eb ? x0 + PX : eb;                                           \
-          if (!NAME##_edge(g, in, panel, orow, y, x0, x0, kb, vlo, vhi))                        \
+      const float *r0 = in + (size_t)(inside ? iy0 : 0) * in_row - (ptrdiff_t)g->pad_left * ic; \
+      for (int c0 = 0; c0 < C; c0 += OC) { /* panels */                                         \
+        const float *panel = packed + (size_t)(c0 / OC) * panel_len;                            \
+        const int nc = C - c0 < OC ? C - c0 : OC;                                               \
+        float *orow = out + (size_t)y * g->out_w * ostride + c0;                                \
+        if (groups > 0) {                                                                       \
+          if (rgb3x3s2)                                                                         \
+            NAME##_interior(r0, in_row, panel, orow, ostride, nc, ia, groups, 3, 9, 6, vlo,     \
+                            vhi);                                                               \
+          else                                                                                  \
+            NAME##_interior(r0, in_row, panel, orow, ostride, nc, ia, groups, g->kh, span,      \
+                            s * ic, vlo, vhi);                                                  \
+        }                                                                                       \
+        for (int pass = 0; pass < 2; pass++) { /* [0, ia), then [ib, out_w) */                  \
+          const int ea = pass ? ib : 0, eb = pass ? g->out_w : ia;                              \
+          for (int x0 = ea; x0 < eb; x0 += PX) {                                                \
+            const int kb = x0 + PX < eb ? x0 + PX : eb;                                         \
+            if (!NAME##_patch(g, in, y, x0, patch, PATCH)) {                                    \
+              for (int x = x0; x < kb; x++)                                                     \
+                NAME##_pixel(g, in, panel, orow + (size_t)x * ostride, nc, vlo, vhi, x, y);     \
+              continue;                                                                         \
+            }                                                                                   \
+            if (rgb3x3s2)                                                                       \
+              NAME##_group(patch, (PX - 1) * 6 + 9, panel, tmp, OC, OC, 3, 9, 6, vlo, vhi);     \
+            else                                                                                \
+              NAME##_group(patch, (size_t)((PX - 1) * s + g->kw) * ic, panel, tmp, OC, OC,      \
+                           g->kh, span, s * ic, vlo, vhi);                                      \
             for (int x = x0; x < kb; x++)                                                       \
-              NAME##_pixel(g, in, panel, orow + (size_t)x * OC, lo, hi, x, y);                  \
+              memcpy(orow + (size_t)x * ostride, tmp + (size_t)(x - x0) * OC,                   \
+                     (size_t)nc * sizeof(float));                                               \
+          }                                                                                     \
         }                                                                                       \
       }                                                                                         \
     }                                                                                           \
@@ -331,13 +352,14 @@ DEFINE_CONV1P(f32_conv1p_wide, vf, vf_u, vi, VW, NV, 6)
 DEFINE_CONV1P(f32_conv1p_16, vf, vf_u, vi, VW, 1, 12)
 #endif
 
-/* One-panel direct convolution for out_c == nr of the given GEMM shape, or
- * NULL when the layer must go through im2col. */
+/* The direct convolution for weights packed in panels of nr columns (any
+ * out_c), or NULL when the layer must go through im2col. */
 static mn_f32_conv1p_fn f32_conv1p_for(int out_c, int nr) {
-  if (out_c == 8 && nr == 8) return f32_conv1p_8;
-  if (out_c == MN_GEMM_NR && nr == MN_GEMM_NR) return f32_conv1p_wide;
+  (void)out_c;
+  if (nr == 8) return f32_conv1p_8;
+  if (nr == MN_GEMM_NR) return f32_conv1p_wide;
 #if VW == 16
-  if (out_c == 16 && nr == 16) return f32_conv1p_16;
+  if (nr == 16) return f32_conv1p_16;
 #endif
   return NULL;
 }
