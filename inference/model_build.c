@@ -86,6 +86,30 @@ static int check_types(builder *b, int op_i, const tfl_tensor *in, const tfl_ten
   return 0;
 }
 
+/* A uint8 KxK convolution with few input channels (the first layer) runs on
+ * the float direct kernel when that is exact (mn_u8_conv_f32_exact): packs
+ * the float panels and returns 1, or returns 0 (the integer GEMM path). */
+static int u8_conv_in_float(const mn_kernels *kern, mn_layer *L, const tfl_tensor *w,
+                            const int32_t *bq, int k) {
+  const int oc = L->out_c;
+  if (!mn_u8_conv_f32_exact(oc, k, bq)) return 0;
+  const mn_f32_gemm *gemm = mn_f32_gemm_for(kern, oc);
+  mn_f32_conv1p_fn direct = kern->f32_conv1p_for(oc, gemm->nr);
+  if (!direct) return 0;
+  float *wf = alloc_array((size_t)oc * k, sizeof *wf);
+  float *packed = alloc_array(mn_f32_gemm_packed_size(oc, k, gemm->nr), sizeof(float));
+  if (!wf || !packed) {
+    free(wf), free(packed);
+    return 0; /* the integer path reports the memory failure */
+  }
+  mn_u8_conv_f32_pack(oc, k, gemm->nr, w->data, w->zero_point, bq, wf, packed);
+  free(wf);
+  L->gemm = gemm;
+  L->conv1p = direct;
+  L->w = packed;
+  return 1;
+}
+
 static int build_conv(builder *b, int op_i, mn_layer *L, int depthwise) {
   const tfl_op *op = &b->tfl->ops[op_i];
   const tfl_tensor *in = tensor(b, op->inputs[0]);
@@ -181,7 +205,9 @@ static int build_conv(builder *b, int op_i, mn_layer *L, int depthwise) {
   L->rq.in_zp = in->zero_point;
   L->rq.w_zp = w->zero_point;
   L->rq.out_zp = out->zero_point;
-  if (L->kind == MN_LAYER_DWCONV) {
+  if (L->kind == MN_LAYER_CONV && kw * ic <= 32 && u8_conv_in_float(m->kernels, L, w, bq, kh * kw * ic)) {
+    return 0; /* the first layer: the float direct convolution, exactly */
+  } else if (L->kind == MN_LAYER_DWCONV) {
     L->wq = alloc_array((size_t)(kh * kw + 1) * mn_dw_period(oc), sizeof(int32_t));
     if (L->wq) mn_u8_dw_pack(kh, kw, oc, wq, w->zero_point, bq, L->wq);
   } else {

@@ -18,6 +18,7 @@ struct mn_runner {
   mn_layer_shape *shapes;
   uint8_t *rgb;      /* preprocessed input, size x size x 3 */
   void *act[2];      /* ping-pong activations */
+  float *in_f32;     /* uint8 first layer run in float: its input minus the zero point */
   float *scores;     /* probabilities of the last run */
   double *layer_ms;  /* per-layer time of the last run */
 };
@@ -35,6 +36,7 @@ void mn_runner_free(mn_runner *r) {
   free(r->rgb);
   free(r->act[0]);
   free(r->act[1]);
+  free(r->in_f32);
   free(r->scores);
   free(r->layer_ms);
   free(r);
@@ -80,6 +82,13 @@ mn_status mn_runner_create(const mn_model *m, int size, int threads, mn_runner *
   r->act[1] = aligned_buffer(most * elem + 64);
   r->scores = calloc((size_t)m->classes, sizeof *r->scores);
   if (!r->rgb || !r->act[0] || !r->act[1] || !r->scores) goto oom;
+  size_t f32_in = 0; /* uint8 layers on the float direct convolution */
+  for (int i = 0; i < m->n_layers; i++)
+    if (m->dtype == MN_DTYPE_U8 && m->layers[i].kind == MN_LAYER_CONV && m->layers[i].conv1p) {
+      size_t n = (size_t)r->shapes[i].in_h * r->shapes[i].in_w * r->shapes[i].in_c;
+      f32_in = n > f32_in ? n : f32_in;
+    }
+  if (f32_in && !(r->in_f32 = aligned_buffer(f32_in * sizeof(float) + 64))) goto oom;
   *out = r;
   return MN_OK;
 oom:
@@ -148,14 +157,22 @@ static void run_layer_f32(const mn_model *m, const mn_layer *L, const mn_layer_s
 }
 
 static void run_layer_u8(const mn_model *m, const mn_layer *L, const mn_layer_shape *s,
-                         const uint8_t *in, uint8_t *out, int ith, int nth) {
+                         const uint8_t *in, uint8_t *out, float *in_f32, int ith, int nth) {
   const mn_kernels *k = m->kernels;
   mn_conv_geom g = geometry(L, s);
   int a, b;
   switch (L->kind) {
     case MN_LAYER_CONV:
-      split(s->out_h, ith, nth, &a, &b);
-      mn_u8_conv_gemm(&k->u8_gemm, &g, in, L->wq, out, &L->rq, a, b);
+      if (L->conv1p) {
+        split(s->in_h * s->in_w * s->in_c, ith, nth, &a, &b);
+        k->f32_from_u8_minus(in + a, (size_t)(b - a), L->rq.in_zp, in_f32 + a);
+#pragma omp barrier
+        split(s->out_h, ith, nth, &a, &b);
+        mn_u8_conv_direct_f32(k, L->conv1p, L->w, &g, in_f32, &L->rq, out, a, b);
+      } else {
+        split(s->out_h, ith, nth, &a, &b);
+        mn_u8_conv_gemm(&k->u8_gemm, &g, in, L->wq, out, &L->rq, a, b);
+      }
       break;
     case MN_LAYER_DWCONV:
       split(s->out_h, ith, nth, &a, &b);
@@ -205,7 +222,7 @@ static void run_network(mn_runner *r) {
       if (m->dtype == MN_DTYPE_F32)
         run_layer_f32(m, L, &r->shapes[i], r->act[cur], r->act[cur ^ 1], ith, nth);
       else
-        run_layer_u8(m, L, &r->shapes[i], r->act[cur], r->act[cur ^ 1], ith, nth);
+        run_layer_u8(m, L, &r->shapes[i], r->act[cur], r->act[cur ^ 1], r->in_f32, ith, nth);
       cur ^= 1;
 #pragma omp barrier
       if (ith == 0) {

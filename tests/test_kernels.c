@@ -519,6 +519,66 @@ START_TEST(test_u8_conv) {
 }
 END_TEST
 
+/* mn_u8_conv_direct_f32 (the float direct kernel on (a - a_zp), exact when
+ * mn_u8_conv_f32_exact) vs mn_u8_conv_ref, bit-exact, with every float GEMM
+ * shape's panels; plus out_c = 300 on a wide row, which stages a row in
+ * several pixel ranges. */
+START_TEST(test_u8_conv_f32) {
+  const mn_kernels *kern = kernels_at(_i / 3);
+  const mn_f32_gemm *gemm = gemm_shape(kern, _i % 3);
+  rng_seed(0x8e0 + (uint64_t)_i);
+  char gs[128], rs[160];
+  static const int out_cs[] = {1, 8, 16, 17, 32, 300};
+  int variant = 0, tested = 0;
+  for (int si = 0; si < COUNT(conv_sizes); si++)
+    for (int ci = 0; ci < COUNT(conv_in_c); ci++)
+      for (int oi = 0; oi < COUNT(out_cs); oi++)
+        for (int ki = 0; ki < COUNT(conv_k); ki++)
+          for (int stride = 1; stride <= 2; stride++)
+            for (int same = 0; same <= 1; same++) {
+              mn_conv_geom g;
+              const int K = conv_k[ki] * conv_k[ki] * conv_in_c[ci];
+              if (out_cs[oi] == 300 && conv_sizes[si][1] < 50) continue;
+              if (!make_geom(&g, conv_sizes[si][0], conv_sizes[si][1], conv_in_c[ci], out_cs[oi],
+                             conv_k[ki], stride, same))
+                continue;
+              mn_requant rq = random_requant(variant++);
+              int32_t *bias = xmalloc(sizeof(int32_t) * g.out_c);
+              fill_bias_i32(bias, g.out_c);
+              mn_f32_conv1p_fn direct = kern->f32_conv1p_for(g.out_c, gemm->nr);
+              if (!direct || !mn_u8_conv_f32_exact(g.out_c, K, bias)) {
+                CHECK(K > 200 || !direct, "%s: k %d should run in float", gemm->name, K);
+                free(bias);
+                continue;
+              }
+              tested++;
+              const size_t n_in = (size_t)g.in_h * g.in_w * g.in_c;
+              const size_t n_w = (size_t)g.out_c * K;
+              const size_t n_out = (size_t)g.out_h * g.out_w * g.out_c;
+              uint8_t *in = xmalloc(n_in), *w = xmalloc(n_w);
+              float *in_f = xmalloc(sizeof(float) * n_in), *wf = xmalloc(sizeof(float) * n_w);
+              float *wp = xmalloc(sizeof(float) * mn_f32_gemm_packed_size(g.out_c, K, gemm->nr));
+              uint8_t *ref = xmalloc(n_out), *out = xmalloc(n_out);
+              fill_u8(in, n_in);
+              fill_u8(w, n_w);
+              mn_u8_conv_f32_pack(g.out_c, K, gemm->nr, w, rq.w_zp, bias, wf, wp);
+              mn_u8_conv_ref(&g, in, w, rq.w_zp, bias, ref, &rq);
+              kern->f32_from_u8_minus(in, n_in, rq.in_zp, in_f);
+              const int a = rng_int(0, g.out_h);
+              memset(out, 0xA5, n_out);
+              mn_u8_conv_direct_f32(kern, direct, wp, &g, in_f, &rq, out, 0, a);
+              mn_u8_conv_direct_f32(kern, direct, wp, &g, in_f, &rq, out, a, g.out_h);
+              for (size_t e = 0; e < n_out; e++)
+                if (out[e] != ref[e])
+                  ck_abort_msg("%s u8 conv in float %s %s: out[%zu] = %d, reference %d",
+                               gemm->name, geom_str(&g, gs, sizeof gs),
+                               rq_str(&rq, rs, sizeof rs), e, out[e], ref[e]);
+              free(in), free(w), free(in_f), free(wf), free(wp), free(ref), free(out), free(bias);
+            }
+  CHECK(tested > 100, "only %d shapes ran in float", tested);
+}
+END_TEST
+
 /* ---- uint8 depthwise convolution --------------------------------------------- */
 
 /* u8_dwconv (weights packed with mn_u8_dw_pack: int32 q - zero point, period
@@ -948,6 +1008,7 @@ static Suite *kernels_suite(void) {
   tcase_add_loop_test(tc, test_f32_dwconv, MN_ISA_GENERIC, levels);
   tcase_add_loop_test(tc, test_u8_gemm, MN_ISA_GENERIC, levels);
   tcase_add_loop_test(tc, test_u8_conv, MN_ISA_GENERIC, levels);
+  tcase_add_loop_test(tc, test_u8_conv_f32, 0, 3 * levels); /* x 3 tile shapes */
   tcase_add_loop_test(tc, test_u8_dwconv, MN_ISA_GENERIC, levels);
   tcase_add_loop_test(tc, test_f32_from_u8, MN_ISA_GENERIC, levels);
   suite_add_tcase(s, tc);

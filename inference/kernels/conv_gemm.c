@@ -3,6 +3,8 @@
  * kh*kw*in_c values on the stack, then multiplied by the packed weights with
  * the level's GEMM micro-kernel; so the first layer (3 input channels) runs
  * at GEMM speed instead of in short, branchy loops. */
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "kernels.h"
@@ -104,4 +106,47 @@ void mn_u8_conv_gemm(const mn_u8_gemm *gemm, const mn_conv_geom *g, const uint8_
     mn_u8_gemm_run(gemm, n, g->out_c, K, patch, (size_t)K, packed, out + (size_t)p * g->out_c,
                    (size_t)g->out_c, rq, 0, 1);
   }
+}
+
+/* ---- uint8 KxK convolution in exact float arithmetic ----------------------
+ * (a - a_zp) and (w - w_zp) are integers within +-255: when k * 255^2 plus
+ * the largest bias stays below 2^24, every product and partial sum is an
+ * integer float represents exactly, the float accumulator equals the int32
+ * one, and the float direct convolution (few input channels: the first
+ * layer) gives the integer result bit for bit. */
+int mn_u8_conv_f32_exact(int oc, int k, const int32_t *bias) {
+  if (oc > 512) return 0; /* mn_u8_conv_direct_f32 stages >= 16 pixels in 32 KiB */
+  long long most = 0;
+  for (int o = 0; bias && o < oc; o++) most = llabs(bias[o]) > most ? llabs(bias[o]) : most;
+  return most + (long long)k * 255 * 255 < (1LL << 24);
+}
+
+void mn_u8_conv_f32_pack(int oc, int k, int nr, const uint8_t *w_nk, int32_t w_zp,
+                         const int32_t *bias, float *wf_scratch, float *packed) {
+  for (size_t i = 0; i < (size_t)oc * k; i++) wf_scratch[i] = (float)((int32_t)w_nk[i] - w_zp);
+  float bf[512];
+  for (int o = 0; o < oc; o++) bf[o] = bias ? (float)bias[o] : 0.0f;
+  mn_f32_gemm_pack(oc, k, nr, wf_scratch, bf, packed);
+}
+
+/* Up to 32 KiB of output pixels at a time in float, then requantized; a
+ * pixel range is the same convolution with the padding moved by its origin. */
+void mn_u8_conv_direct_f32(const mn_kernels *kern, mn_f32_conv1p_fn conv1p, const float *packed,
+                           const mn_conv_geom *g, const float *in_f32, const mn_requant *rq,
+                           uint8_t *out, int y0, int y1) {
+  float staged[8192];
+  const int C = g->out_c;
+  int chunk = (int)(sizeof staged / sizeof staged[0]) / C; /* >= 16 */
+  chunk -= chunk >= 24 ? chunk % 12 : 0;                    /* whole pixel groups */
+  for (int y = y0; y < y1; y++)
+    for (int x0 = 0; x0 < g->out_w; x0 += chunk) {
+      mn_conv_geom part = *g;
+      part.out_h = 1;
+      part.out_w = g->out_w - x0 < chunk ? g->out_w - x0 : chunk;
+      part.pad_top = g->pad_top - y * g->stride;
+      part.pad_left = g->pad_left - x0 * g->stride;
+      conv1p(&part, in_f32, packed, staged, -INFINITY, INFINITY, 0, 1);
+      kern->u8_requantize_f32(staged, (size_t)part.out_w * C, rq,
+                              out + ((size_t)y * g->out_w + (size_t)x0) * C);
+    }
 }

@@ -164,6 +164,11 @@ typedef struct {
   void (*f32_from_u8)(const uint8_t *in, size_t n, float *out);
   /* mn_f32_softmax in float vectors (within 1e-6 relative of it) */
   void (*f32_softmax)(const float *in, int n, float beta, float *out);
+  /* uint8 layers run in exact float arithmetic (the first convolution):
+   * bytes minus their zero point, and integer-valued float accumulators
+   * requantized to bytes (as mn_requantize of the same int32) */
+  void (*f32_from_u8_minus)(const uint8_t *in, size_t n, int32_t zp, float *out);
+  void (*u8_requantize_f32)(const float *acc, size_t n, const mn_requant *rq, uint8_t *out);
 } mn_kernels;
 
 /* The GEMM shape that wastes least on n output columns. */
@@ -180,6 +185,18 @@ void mn_f32_conv_gemm(const mn_f32_gemm *gemm, const mn_conv_geom *g, const floa
                       const float *packed, float *out, float lo, float hi, int y0, int y1);
 void mn_u8_conv_gemm(const mn_u8_gemm *gemm, const mn_conv_geom *g, const uint8_t *in,
                      const void *packed, uint8_t *out, const mn_requant *rq, int y0, int y1);
+
+/* uint8 KxK convolution on the float direct kernel (exact: see conv_gemm.c).
+ * _exact: whether oc channels, k = kh*kw*in_c and this bias qualify;
+ * _pack: float panels of (w - w_zp) and the bias for conv1p (wf_scratch:
+ * oc * k floats); _direct: output rows [y0, y1) from the input minus its
+ * zero point in float (f32_from_u8_minus). */
+int mn_u8_conv_f32_exact(int oc, int k, const int32_t *bias);
+void mn_u8_conv_f32_pack(int oc, int k, int nr, const uint8_t *w_nk, int32_t w_zp,
+                         const int32_t *bias, float *wf_scratch, float *packed);
+void mn_u8_conv_direct_f32(const mn_kernels *kern, mn_f32_conv1p_fn conv1p, const float *packed,
+                           const mn_conv_geom *g, const float *in_f32, const mn_requant *rq,
+                           uint8_t *out, int y0, int y1);
 
 /* Requantizes n int32 accumulators into uint8 (vectorisable). */
 void mn_requantize_row(const int32_t *acc, int n, const mn_requant *rq, uint8_t *out);

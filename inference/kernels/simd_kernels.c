@@ -41,7 +41,8 @@ typedef int32_t vi_u __attribute__((vector_size(VW * 4), aligned(4)));
 static inline void interior_cols(const mn_conv_geom *g, int *xa, int *xb) {
   const int s = g->stride, last = g->in_w - g->kw + g->pad_left; /* x * s <= last */
   int b = last >= 0 ? last / s + 1 : 0;
-  *xa = (g->pad_left + s - 1) / s;
+  /* a window of a column range (negative pad_left) may start inside the row */
+  *xa = g->pad_left > 0 ? (g->pad_left + s - 1) / s : 0;
   *xb = b < g->out_w ? b : g->out_w;
 }
 
@@ -966,6 +967,39 @@ static void f32_softmax(const float *in, int n, float beta, float *out) {
   for (; i < n; i++) out[i] *= inv;
 }
 
+/* ---- uint8 layers in exact float arithmetic ------------------------------- */
+
+static void f32_from_u8_minus(const uint8_t *in, size_t n, int32_t zp, float *out) {
+  size_t i = 0;
+#if VW == 16 && defined(__AVX512F__)
+  const __m512i vz = _mm512_set1_epi32(zp);
+  for (; i + 16 <= n; i += 16)
+    _mm512_storeu_ps(out + i, _mm512_cvtepi32_ps(_mm512_sub_epi32(
+                                  _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(in + i))), vz)));
+#elif VW == 8 && defined(__AVX2__)
+  const __m256i vz = _mm256_set1_epi32(zp);
+  for (; i + 8 <= n; i += 8)
+    _mm256_storeu_ps(out + i, _mm256_cvtepi32_ps(_mm256_sub_epi32(
+                                  _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(in + i))), vz)));
+#endif
+  for (; i < n; i++) out[i] = (float)((int32_t)in[i] - zp);
+}
+
+/* acc holds integers below 2^24 in magnitude (the caller checks), so the
+ * conversion to int32 is exact and the bytes are those of the int32 path. */
+static void u8_requantize_f32(const float *acc, size_t n, const mn_requant *rq_in, uint8_t *out) {
+  const mn_requant rq_copy = *rq_in, *rq = &rq_copy; /* see requantize_row */
+  int32_t buf[256];
+  for (size_t i0 = 0; i0 < n; i0 += 256) {
+    const int m = n - i0 < 256 ? (int)(n - i0) : 256;
+    int j = 0;
+    for (; j + VW <= m; j += VW)
+      *(vi_u *)(buf + j) = __builtin_convertvector(*(const vf_u *)(acc + i0 + j), vi);
+    for (; j < m; j++) buf[j] = (int32_t)acc[i0 + j];
+    requantize_row(buf, m, rq, out + i0);
+  }
+}
+
 const mn_kernels ISA_NAME(mn_kernels) = {
     .isa = CAT(MN_ISA_, MN_ISA_ENUM),
     .f32_gemm = {STR(GEMM_NAME), MR, NR, GEMM_NAME, GEMM_ROW_NAME},
@@ -983,4 +1017,6 @@ const mn_kernels ISA_NAME(mn_kernels) = {
 #endif
     .f32_from_u8 = f32_from_u8,
     .f32_softmax = f32_softmax,
+    .f32_from_u8_minus = f32_from_u8_minus,
+    .u8_requantize_f32 = u8_requantize_f32,
 };
