@@ -129,7 +129,7 @@ static const char *geom_str(const mn_conv_geom *g, char *buf, size_t size) {
 
 static const int gemm_m[] = {1, 2, 3, 7, 8, 9, 17, 49};
 static const int gemm_n[] = {1, 3, 8, 15, 16, 17, 31, 33, 64, 1001};
-static const int gemm_k[] = {1, 3, 8, 17, 32, 100};
+static const int gemm_k[] = {1, 3, 8, 17, 32, 64, 100, 129}; /* 64, 129: whole and split 64-k steps */
 #define COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
 /* The level's two float GEMM shapes: the wide tile and the 8-column one. */

@@ -74,6 +74,8 @@ size_t mn_u8_gemm_packed_size(const mn_u8_gemm *g, int n, int k) {
   size_t panels = (size_t)(n + g->nr - 1) / (size_t)g->nr;
   if (g->format == MN_U8_PACK_S8X4)
     return panels * (size_t)g->nr * (4 + 4 * (size_t)((k + 3) / 4));
+  if (g->format == MN_U8_PACK_I16X2)
+    return panels * (size_t)g->nr * (4 + 4 * (size_t)((k + 1) / 2));
   return panels * (size_t)g->nr * (size_t)(k + 1) * 4;
 }
 
@@ -97,6 +99,21 @@ void mn_u8_gemm_pack(const mn_u8_gemm *g, int n, int k, const uint8_t *w_nk, int
           sum_s += s;
         }
         colc[j] = col < n ? (bias ? bias[col] : 0) - in_zp * sum_s - k * in_zp * d : 0;
+      }
+    } else if (g->format == MN_U8_PACK_I16X2) {
+      int32_t *colc = (int32_t *)p;
+      int16_t *w = (int16_t *)(colc + nr);
+      const int pairs = (k + 1) / 2;
+      for (int j = 0; j < nr; j++) {
+        const int col = n0 + j;
+        int32_t sum = 0;
+        for (int q = 0; q < pairs * 2; q++) {
+          int16_t v = 0;
+          if (col < n && q < k) v = (int16_t)((int)w_nk[(size_t)col * k + q] - w_zp);
+          w[(size_t)(q / 2) * nr * 2 + (size_t)j * 2 + q % 2] = v;
+          sum += v;
+        }
+        colc[j] = col < n ? (bias ? bias[col] : 0) - in_zp * sum : 0;
       }
     } else {
       int32_t *q32 = (int32_t *)p;

@@ -79,8 +79,11 @@ void mn_f32_gemm_ref(int m, int n, int k, const float *a, const float *w_nk, con
 /* How a level's micro-kernel wants the weights. */
 typedef enum {
   MN_U8_PACK_I32 = 0, /* panels of nr int32 biases, then k rows of nr int32 (q - w_zp) */
-  MN_U8_PACK_S8X4 = 1 /* panels of nr int32 column constants, then ceil(k/4) groups of
-                         nr x 4 int8 (q - 128): see u8_gemm_vnni.c */
+  MN_U8_PACK_S8X4 = 1, /* panels of nr int32 column constants, then ceil(k/4) groups of
+                          nr x 4 int8 (q - 128): see u8_gemm_vnni.c */
+  MN_U8_PACK_I16X2 = 2  /* panels of nr int32 column constants (bias - in_zp * sum of the
+                          column), then ceil(k/2) groups of nr x 2 int16 (q - w_zp):
+                          for vpmaddwd (AVX2, AVX-512 without VNNI) */
 } mn_u8_pack_format;
 
 typedef void (*mn_u8_gemm_ukernel)(int mr, int nc, int k, const uint8_t *a, size_t a_stride,

@@ -68,8 +68,9 @@ static inline __m128i mn_requantize16_avx512(__m512i acc, const mn_requant *rq) 
 #endif
 
 #if defined(__AVX2__)
-/* 8 int32 accumulators -> 8 bytes (low half of the result). */
-static inline __m128i mn_requantize8_avx2(__m256i acc, const mn_requant *rq) {
+/* 8 int32 accumulators -> 8 bytes (low half of the result), exactly. */
+static __attribute__((noinline, cold)) __m128i mn_requantize8_avx2_exact(__m256i acc,
+                                                                       const mn_requant *rq) {
   const __m256d mult = _mm256_set1_pd(rq->mult);
   const __m256d big = _mm256_set1_pd(1073741824.0), half = _mm256_set1_pd(0.5);
   const __m256d nbig = _mm256_set1_pd(-1073741824.0), nhalf = _mm256_set1_pd(-0.5);
@@ -95,6 +96,23 @@ static inline __m128i mn_requantize8_avx2(__m256i acc, const mn_requant *rq) {
   /* values are 0..255: pack to 16 then 8 bits without saturation surprises */
   __m128i lo = _mm256_castsi256_si128(q), hi = _mm256_extracti128_si256(q, 1);
   __m128i w16 = _mm_packus_epi32(lo, hi);
+  return _mm_packus_epi16(w16, w16);
+}
+
+/* The float fast path of mn_requantize16_avx512 (same bounds, same window)
+ * with AVX2 compares. */
+static inline __m128i mn_requantize8_avx2(__m256i acc, const mn_requant *rq) {
+  __m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(acc), _mm256_set1_ps((float)rq->mult));
+  v = _mm256_min_ps(_mm256_max_ps(v, _mm256_set1_ps((float)(rq->qmin - rq->out_zp))),
+                    _mm256_set1_ps((float)(rq->qmax - rq->out_zp)));
+  const __m256 sign = _mm256_set1_ps(-0.0f);
+  const __m256 t = _mm256_add_ps(v, _mm256_or_ps(_mm256_and_ps(v, sign), _mm256_set1_ps(0.5f)));
+  const __m256 off = _mm256_sub_ps(t, _mm256_round_ps(t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+  const __m256 near = _mm256_cmp_ps(_mm256_andnot_ps(sign, off), _mm256_set1_ps(0x1p-13f), _CMP_LT_OQ);
+  if (__builtin_expect(_mm256_movemask_ps(near) != 0, 0)) return mn_requantize8_avx2_exact(acc, rq);
+  const __m256i q = _mm256_add_epi32(_mm256_cvttps_epi32(t), _mm256_set1_epi32(rq->out_zp));
+  /* 0..255 already: pack to 16 then 8 bits */
+  const __m128i w16 = _mm_packus_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1));
   return _mm_packus_epi16(w16, w16);
 }
 #endif

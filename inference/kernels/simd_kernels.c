@@ -715,10 +715,17 @@ static void u8_dw3x3_edge_acc(const mn_conv_geom *g, const uint8_t *in, const in
  * the zero point is folded into the bias once per channel vector (bz).
  * With VNNI a multiply-add is one vpdpwssd: x is a byte zero-extended to
  * 32 bits and w keeps its 16-bit value in the low half (high half zero), so
- * the pair sum x_lo * w_lo + x_hi * w_hi is x * w, exactly (|w| <= 255).
+ * the pair sum x_lo * w_lo + x_hi * w_hi is x * w, exactly (|w| <= 255);
+ * without VNNI the same pair product is vpmaddwd, then an add.
  * Three chains (one per kernel row) so the adds do not wait on each other. */
 #if defined(__AVX512VNNI__) && VW == 16
 #define U8_MAC(acc, x, w) ((vi)_mm512_dpwssd_epi32((__m512i)(acc), (__m512i)(x), (__m512i)(w)))
+#define U8_MAC_WEIGHT(w) ((w) & 0xffff)
+#elif defined(__AVX512BW__) && VW == 16 /* vpmaddwd + vpaddd: still cheaper than vpmulld */
+#define U8_MAC(acc, x, w) ((acc) + (vi)_mm512_madd_epi16((__m512i)(x), (__m512i)(w)))
+#define U8_MAC_WEIGHT(w) ((w) & 0xffff)
+#elif defined(__AVX2__) && VW == 8
+#define U8_MAC(acc, x, w) ((acc) + (vi)_mm256_madd_epi16((__m256i)(x), (__m256i)(w)))
 #define U8_MAC_WEIGHT(w) ((w) & 0xffff)
 #else
 #define U8_MAC(acc, x, w) ((acc) + (x) * (w))
@@ -852,6 +859,91 @@ static void u8_dwconv(const mn_conv_geom *g, const uint8_t *in, const int32_t *w
     }
   }
 }
+
+/* ---- uint8 GEMM tile on vpmaddwd (AVX2; AVX-512 without VNNI) --------------
+ * Weights packed MN_U8_PACK_I16X2: pairs of k as int16 (q - w_zp); A bytes are
+ * widened to int16 once per 64 k in a small buffer, and each pair of a row
+ * is broadcast from it as one 32-bit value. vpmaddwd multiplies the pairs
+ * and adds them into int32 (|a w| <= 255 * 255: no overflow), exactly:
+ *   sum a (w - w_zp) - a_zp sum (w - w_zp) + bias = sum (a - a_zp)(w - w_zp) + bias
+ * with the last two terms in the panel's column constants. */
+#if (VW == 8 && defined(__AVX2__)) || (VW == 16 && defined(__AVX512BW__) && !defined(__AVX512VNNI__))
+#define U8_MADD_GEMM 1
+#if VW == 16
+typedef __m512i vmi;
+#define MADD_ROWS 8
+#define MADD_NAME CAT(mn_u8_gemm_8x32c2__, MN_ISA)
+#define VMI_LOAD(p) _mm512_loadu_si512((const void *)(p))
+#define VMI_BCAST32(p) _mm512_set1_epi32(load_i32(p))
+#define VMI_ZERO() _mm512_setzero_si512()
+#define VMI_MADD(a, b) _mm512_madd_epi16(a, b)
+#define VMI_ADD(a, b) _mm512_add_epi32(a, b)
+#define VMI_WIDEN16(dst, src) \
+  _mm512_store_si512((void *)(dst), _mm512_cvtepu8_epi16(_mm256_loadu_si256((const __m256i *)(src))))
+#define VMI_REQUANT_STORE(dst, v, rq) _mm_storeu_si128((__m128i *)(dst), mn_requantize16_avx512(v, rq))
+#else
+typedef __m256i vmi;
+#define MADD_ROWS 6
+#define MADD_NAME CAT(mn_u8_gemm_6x16c2__, MN_ISA)
+#define VMI_LOAD(p) _mm256_loadu_si256((const __m256i *)(p))
+#define VMI_BCAST32(p) _mm256_set1_epi32(load_i32(p))
+#define VMI_ZERO() _mm256_setzero_si256()
+#define VMI_MADD(a, b) _mm256_madd_epi16(a, b)
+#define VMI_ADD(a, b) _mm256_add_epi32(a, b)
+#define VMI_WIDEN16(dst, src) \
+  _mm256_store_si256((__m256i *)(dst), _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(src))))
+#define VMI_REQUANT_STORE(dst, v, rq) _mm_storel_epi64((__m128i *)(dst), mn_requantize8_avx2(v, rq))
+#endif
+#define MADD_NR (2 * VW) /* two vectors of int32 per row */
+static inline int32_t load_i32(const void *p) {
+  int32_t v;
+  memcpy(&v, p, 4);
+  return v;
+}
+#define MADD_KC 64       /* k values widened per step */
+
+void MADD_NAME(int mr, int nc, int k, const uint8_t *a, size_t a_stride, const void *panel_v,
+               uint8_t *c, size_t c_stride, const mn_requant *rq_in);
+void MADD_NAME(int mr, int nc, int k, const uint8_t *a, size_t a_stride, const void *panel_v,
+               uint8_t *c, size_t c_stride, const mn_requant *rq_in) {
+  const mn_requant rq_copy = *rq_in, *rq = &rq_copy; /* see requantize_row */
+  const uint8_t *ap[MADD_ROWS];
+  for (int i = 0; i < MADD_ROWS; i++) ap[i] = a + (size_t)(i < mr ? i : mr - 1) * a_stride;
+  const int32_t *colc = panel_v;
+  const int16_t *w = (const int16_t *)(colc + MADD_NR);
+  vmi acc[MADD_ROWS][2];
+  for (int i = 0; i < MADD_ROWS; i++) acc[i][0] = acc[i][1] = VMI_ZERO();
+  int16_t wide[MADD_ROWS][MADD_KC] __attribute__((aligned(64)));
+  for (int k0 = 0; k0 < k; k0 += MADD_KC) {
+    const int kc = k - k0 < MADD_KC ? k - k0 : MADD_KC;
+    for (int i = 0; i < MADD_ROWS; i++) {
+      if (kc == MADD_KC) {
+        for (int q = 0; q < MADD_KC; q += VW * 2) VMI_WIDEN16(&wide[i][q], ap[i] + k0 + q);
+      } else { /* the tail: never read past the row; the odd slot meets zero weights */
+        for (int q = 0; q < kc; q++) wide[i][q] = ap[i][k0 + q];
+        wide[i][kc] = 0;
+      }
+    }
+    const int pairs = (kc + 1) / 2;
+    for (int pi = 0; pi < pairs; pi++) {
+      const vmi w0 = VMI_LOAD(w), w1 = VMI_LOAD(w + 2 * VW);
+      w += 2 * MADD_NR;
+      _Pragma("GCC unroll 8") for (int i = 0; i < MADD_ROWS; i++) {
+        const vmi av = VMI_BCAST32(&wide[i][2 * pi]);
+        acc[i][0] = VMI_ADD(acc[i][0], VMI_MADD(av, w0));
+        acc[i][1] = VMI_ADD(acc[i][1], VMI_MADD(av, w1));
+      }
+    }
+  }
+  const vmi c0 = VMI_LOAD(colc), c1 = VMI_LOAD(colc + VW);
+  for (int i = 0; i < mr; i++) {
+    uint8_t q[MADD_NR];
+    VMI_REQUANT_STORE(q, VMI_ADD(acc[i][0], c0), rq);
+    if (nc > VW) VMI_REQUANT_STORE(q + VW, VMI_ADD(acc[i][1], c1), rq);
+    memcpy(c + (size_t)i * c_stride, q, (size_t)nc);
+  }
+}
+#endif
 
 /* ---- uint8 GEMM tile: up to MN_U8_GEMM_MR rows x MN_U8_GEMM_NR columns ----
  * int32 products, the portable path (levels without VNNI). */
@@ -1012,6 +1104,8 @@ const mn_kernels ISA_NAME(mn_kernels) = {
 #if defined(__AVX512VNNI__)
     .u8_gemm = {"mn_u8_gemm_8x32c4__avx512vnni", 8, 32, MN_U8_PACK_S8X4,
                 mn_u8_gemm_8x32c4__avx512vnni},
+#elif defined(U8_MADD_GEMM)
+    .u8_gemm = {STR(MADD_NAME), MADD_ROWS, MADD_NR, MN_U8_PACK_I16X2, MADD_NAME},
 #else
     .u8_gemm = {STR(U8_GEMM_NAME), MN_U8_GEMM_MR, MN_U8_GEMM_NR, MN_U8_PACK_I32, U8_GEMM_NAME},
 #endif
