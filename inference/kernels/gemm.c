@@ -30,21 +30,42 @@ void mn_f32_gemm_pack(int n, int k, int nr, const float *w_nk, const float *bias
   }
 }
 
-/* Splits tiles (panel-major, so a thread keeps one weight panel hot while it
- * walks the rows) into nth contiguous ranges. */
-static void tile_range(int tiles, int ith, int nth, int *t0, int *t1) {
-  *t0 = (int)((long long)tiles * ith / nth);
-  *t1 = (int)((long long)tiles * (ith + 1) / nth);
+/* Thread ith's share of the tiles of an m x n GEMM, as tiles [t0, t1) in
+ * panel-major order (t = panel * mb + row block, so a thread keeps one
+ * weight panel hot while it walks its rows) over row blocks [r0, r1).
+ * With enough row blocks each thread takes whole rows, all panels: the
+ * layers around a GEMM split the image by rows the same way, so a thread
+ * reads the rows it wrote and the activations stay in its own cache (a
+ * split by panels moved half of every activation between the cores).
+ * Otherwise (the classifier, the last small layers) the tiles are split. */
+typedef struct {
+  int r0, r1; /* row blocks */
+  int t0, t1; /* tiles, panel-major over [r0, r1) */
+} tile_share;
+
+static tile_share share_tiles(int mb, int nb, int ith, int nth) {
+  tile_share sh;
+  if (mb >= 4 * nth) {
+    sh.r0 = (int)((long long)mb * ith / nth);
+    sh.r1 = (int)((long long)mb * (ith + 1) / nth);
+    sh.t0 = 0;
+    sh.t1 = (sh.r1 - sh.r0) * nb;
+  } else {
+    sh.r0 = 0, sh.r1 = mb;
+    sh.t0 = (int)((long long)mb * nb * ith / nth);
+    sh.t1 = (int)((long long)mb * nb * (ith + 1) / nth);
+  }
+  return sh;
 }
 
 void mn_f32_gemm_run(const mn_f32_gemm *g, int m, int n, int k, const float *a, size_t a_stride,
                      const float *packed, float *c, size_t c_stride, float lo, float hi, int ith,
                      int nth) {
   const int mb = (m + g->mr - 1) / g->mr, nb = (n + g->nr - 1) / g->nr;
-  int t0, t1;
-  tile_range(mb * nb, ith, nth, &t0, &t1);
-  for (int t = t0; t < t1; t++) {
-    int pb = t / mb, rb = t % mb;
+  const tile_share sh = share_tiles(mb, nb, ith, nth);
+  const int rows = sh.r1 - sh.r0;
+  for (int t = sh.t0; t < sh.t1; t++) {
+    int pb = t / rows, rb = sh.r0 + t % rows;
     int row = rb * g->mr, col = pb * g->nr;
     int mr = m - row < g->mr ? m - row : g->mr;
     int nc = n - col < g->nr ? n - col : g->nr;
@@ -131,10 +152,10 @@ void mn_u8_gemm_run(const mn_u8_gemm *g, int m, int n, int k, const uint8_t *a, 
                     int ith, int nth) {
   const int mb = (m + g->mr - 1) / g->mr, nb = (n + g->nr - 1) / g->nr;
   const size_t panel_bytes = mn_u8_gemm_packed_size(g, g->nr, k);
-  int t0, t1;
-  tile_range(mb * nb, ith, nth, &t0, &t1);
-  for (int t = t0; t < t1; t++) {
-    int pb = t / mb, rb = t % mb;
+  const tile_share sh = share_tiles(mb, nb, ith, nth);
+  const int rows = sh.r1 - sh.r0;
+  for (int t = sh.t0; t < sh.t1; t++) {
+    int pb = t / rows, rb = sh.r0 + t % rows;
     int row = rb * g->mr, col = pb * g->nr;
     int mr = m - row < g->mr ? m - row : g->mr;
     int nc = n - col < g->nr ? n - col : g->nr;
