@@ -19,6 +19,13 @@ struct mn_runner {
   uint8_t *rgb;      /* preprocessed input, size x size x 3 */
   void *act[2];      /* ping-pong activations */
   float *in_f32;     /* uint8 first layer run in float: its input minus the zero point */
+  /* Depthwise + pointwise pairs run band by band (see run_dw_pw_bands):
+   * band_rows[i] > 0 for a depthwise layer i fused with layer i + 1; each
+   * thread has band_bytes of its own for the depthwise output of a band. */
+  int *band_rows;
+  size_t band_bytes;
+  void *bands;
+  int band_threads; /* threads bands was sized for */
   float *scores;     /* probabilities of the last run */
   double *layer_ms;  /* per-layer time of the last run */
 };
@@ -37,6 +44,8 @@ void mn_runner_free(mn_runner *r) {
   free(r->act[0]);
   free(r->act[1]);
   free(r->in_f32);
+  free(r->band_rows);
+  free(r->bands);
   free(r->scores);
   free(r->layer_ms);
   free(r);
@@ -45,6 +54,58 @@ void mn_runner_free(mn_runner *r) {
 static int default_threads(void) {
   int n = omp_get_num_procs();
   return n > 0 ? n : 1;
+}
+
+/* ---- depthwise + pointwise in bands -----------------------------------------
+ * A depthwise layer's output is read once, by the pointwise layer after it.
+ * Run together over bands of rows, that output lives only in a band buffer
+ * of ~BAND_BYTES that stays in the core's cache, instead of going out to L2 /
+ * L3 and back (3.2 MB per layer at 1.0/224 f32), and the pair needs one
+ * barrier instead of two. */
+enum {
+  BAND_BYTES = 48 * 1024,
+  /* Every band streams all of the pointwise weights, so only pairs whose
+   * weights are small take bands. Measured on this machine (Zen 5, 1 MB L2):
+   * one thread runs as fast with or without bands (1.0/224 f32 and u8), the
+   * layers being compute-bound, but with two threads the pairs save a barrier
+   * each: 0.25/128 f32 0.148 -> 0.129 ms, u8 0.117 -> 0.105 ms, 0.5/160 u8
+   * 0.299 -> 0.278 ms; with all pairs banded, 1.0/224 f32 lost 9 % (1 MB of
+   * weights streamed per band). */
+  BAND_WEIGHTS_MAX = 64 * 1024
+};
+
+static int plan_bands(mn_runner *r) {
+  const mn_model *m = r->model;
+  const size_t elem = m->dtype == MN_DTYPE_F32 ? sizeof(float) : 1;
+  r->band_rows = calloc((size_t)m->n_layers, sizeof *r->band_rows);
+  if (!r->band_rows) return -1;
+  r->band_bytes = 0;
+  if (getenv("MOBILENET_NO_BANDS")) return 0; /* for comparisons: layer by layer */
+  for (int i = 0; i + 1 < m->n_layers; i++) {
+    const mn_layer *D = &m->layers[i], *P = &m->layers[i + 1];
+    if (D->kind != MN_LAYER_DWCONV || P->kind != MN_LAYER_CONV1X1 || P->fully_connected) continue;
+    if ((size_t)P->in_c * P->out_c * elem > BAND_WEIGHTS_MAX) continue;
+    const mn_layer_shape *s = &r->shapes[i];
+    const size_t row = (size_t)s->out_w * s->out_c * elem;
+    int rows = (int)(BAND_BYTES / row);
+    const int min_rows = (32 + s->out_w - 1) / s->out_w; /* >= 32 pixels for the GEMM tiles */
+    rows = rows < min_rows ? min_rows : rows;
+    rows = rows < 1 ? 1 : rows > s->out_h ? s->out_h : rows;
+    r->band_rows[i] = rows;
+    if ((size_t)rows * row > r->band_bytes) r->band_bytes = (size_t)rows * row;
+  }
+  r->band_bytes = (r->band_bytes + 63) / 64 * 64;
+  return 0;
+}
+
+/* Band buffers for the current thread count; 0, or -1 when out of memory
+ * (the pairs then run layer by layer). */
+static int ensure_bands(mn_runner *r) {
+  if (!r->band_bytes || r->band_threads >= r->threads) return r->band_bytes ? 0 : -1;
+  free(r->bands);
+  r->bands = aligned_buffer(r->band_bytes * (size_t)r->threads);
+  r->band_threads = r->bands ? r->threads : 0;
+  return r->bands ? 0 : -1;
 }
 
 mn_status mn_runner_create(const mn_model *m, int size, int threads, mn_runner **out,
@@ -89,6 +150,7 @@ mn_status mn_runner_create(const mn_model *m, int size, int threads, mn_runner *
       f32_in = n > f32_in ? n : f32_in;
     }
   if (f32_in && !(r->in_f32 = aligned_buffer(f32_in * sizeof(float) + 64))) goto oom;
+  if (plan_bands(r) != 0) goto oom;
   *out = r;
   return MN_OK;
 oom:
@@ -119,6 +181,46 @@ static mn_conv_geom geometry(const mn_layer *L, const mn_layer_shape *s) {
   mn_conv_geom g = {s->in_h, s->in_w, s->in_c, s->out_h, s->out_w, s->out_c,
                     L->kh,   L->kw,   L->stride, s->pad_top, s->pad_left};
   return g;
+}
+
+/* Depthwise layer i and pointwise layer i + 1 over thread ith's output rows,
+ * a band at a time: the depthwise rows go to the thread's band buffer (the
+ * same convolution with the padding moved by the band's first row), and the
+ * GEMM turns them into the pointwise rows. Adds thread 0's time of each to
+ * ms[0] and ms[1]. */
+static void run_dw_pw_bands(const mn_runner *r, int i, const void *in, void *out, int ith,
+                            int nth, double ms[2]) {
+  const mn_model *m = r->model;
+  const mn_kernels *k = m->kernels;
+  const mn_layer *D = &m->layers[i], *P = &m->layers[i + 1];
+  const mn_layer_shape *s = &r->shapes[i];
+  const mn_conv_geom g = geometry(D, s);
+  const int W = s->out_w, C = s->out_c, N = P->out_c, rows = r->band_rows[i];
+  void *band = (char *)r->bands + r->band_bytes * (size_t)ith;
+  int a, b;
+  split(s->out_h, ith, nth, &a, &b);
+  for (int y0 = a; y0 < b; y0 += rows) {
+    const int n = b - y0 < rows ? b - y0 : rows;
+    mn_conv_geom part = g;
+    part.out_h = n;
+    part.pad_top = g.pad_top - y0 * g.stride;
+    const double t0 = ith == 0 ? omp_get_wtime() : 0.0;
+    if (m->dtype == MN_DTYPE_F32)
+      k->f32_dwconv(&part, in, D->w, band, D->act_min, D->act_max, 0, n);
+    else
+      k->u8_dwconv(&part, in, D->wq, band, &D->rq, 0, n);
+    const double t1 = ith == 0 ? omp_get_wtime() : 0.0;
+    if (m->dtype == MN_DTYPE_F32)
+      mn_f32_gemm_run(P->gemm, n * W, N, C, band, (size_t)C, P->w,
+                      (float *)out + (size_t)y0 * W * N, (size_t)N, P->act_min, P->act_max, 0, 1);
+    else
+      mn_u8_gemm_run(&k->u8_gemm, n * W, N, C, band, (size_t)C, P->wq,
+                     (uint8_t *)out + (size_t)y0 * W * N, (size_t)N, &P->rq, 0, 1);
+    if (ith == 0) {
+      const double t2 = omp_get_wtime();
+      ms[0] += (t1 - t0) * 1e3, ms[1] += (t2 - t1) * 1e3;
+    }
+  }
 }
 
 /* One layer's share of work for thread ith of nth. */
@@ -202,6 +304,7 @@ static void run_network(mn_runner *r) {
   if (m->dtype != MN_DTYPE_F32)
     memcpy(r->act[0], r->rgb, (size_t)pixels); /* uint8 models take the raw bytes */
   int final_buf = 0;
+  const int bands = ensure_bands(r) == 0;
 #pragma omp parallel num_threads(r->threads)
   {
     const int ith = omp_get_thread_num(), nth = omp_get_num_threads();
@@ -218,6 +321,21 @@ static void run_network(mn_runner *r) {
       if (L->kind == MN_LAYER_RESHAPE) {
         if (ith == 0) r->layer_ms[i] = 0.0;
         continue; /* same data, same buffer */
+      }
+      if (bands && r->band_rows[i]) { /* this depthwise layer and the pointwise one after it */
+        double ms[2] = {0.0, 0.0};
+        run_dw_pw_bands(r, i, r->act[cur], r->act[cur ^ 1], ith, nth, ms);
+        cur ^= 1;
+#pragma omp barrier
+        if (ith == 0) {
+          const double t1 = omp_get_wtime();
+          /* the barrier's wait goes to the pointwise layer */
+          r->layer_ms[i] = ms[0];
+          r->layer_ms[i + 1] = (t1 - t0) * 1e3 - ms[0];
+          t0 = t1;
+        }
+        i++;
+        continue;
       }
       if (m->dtype == MN_DTYPE_F32)
         run_layer_f32(m, L, &r->shapes[i], r->act[cur], r->act[cur ^ 1], ith, nth);

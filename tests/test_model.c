@@ -881,6 +881,19 @@ START_TEST(test_runner_reuse) {
   ck_assert_int_eq(mn_runner_classify_preprocessed(r, a, 5, top2, err), 5);
   ck_assert_msg(memcmp(first, mn_runner_scores(r, NULL), sizeof(float) * classes) == 0,
                 "%s: 1 thread and 2 threads give different scores", runner_models[_i]);
+  ck_assert_int_eq(mn_runner_set_threads(r, 3, err), MN_OK); /* uneven splits, more bands */
+  ck_assert_int_eq(mn_runner_classify_preprocessed(r, a, 5, top2, err), 5);
+  ck_assert_msg(memcmp(first, mn_runner_scores(r, NULL), sizeof(float) * classes) == 0,
+                "%s: 3 threads and 2 threads give different scores", runner_models[_i]);
+  /* Depthwise + pointwise pairs in bands or layer by layer: the same floats. */
+  mn_runner *plain = NULL;
+  setenv("MOBILENET_NO_BANDS", "1", 1);
+  ck_assert_int_eq(mn_runner_create(m, 96, 2, &plain, err), MN_OK);
+  unsetenv("MOBILENET_NO_BANDS");
+  ck_assert_int_eq(mn_runner_classify_preprocessed(plain, a, 5, top2, err), 5);
+  ck_assert_msg(memcmp(first, mn_runner_scores(plain, NULL), sizeof(float) * classes) == 0,
+                "%s: bands change the scores", runner_models[_i]);
+  mn_runner_free(plain);
   free(a), free(b), free(first);
   mn_runner_free(r);
   mn_model_free(m);

@@ -104,67 +104,26 @@ typedef int32_t vi8 __attribute__((vector_size(32)));
     }                                                                                          \
   }
 
-/* One row (m = 1: the classifier, and the last rows of a layer): a single
- * row has only NVEC accumulators, and each FMA would wait on the previous
- * one; four partial sums over k keep the pipes busy. */
-#define DEFINE_GEMM_ROW(NAME, VT, VTU, IT, W, NVEC)                                            \
-  void NAME(int mr, int nc, int k, const float *a, size_t a_stride, const float *panel,       \
-            float *c, size_t c_stride, float lo, float hi);                                   \
-  void NAME(int mr, int nc, int k, const float *a, size_t a_stride, const float *panel,       \
-            float *c, size_t c_stride, float lo, float hi) {                                  \
-    enum { COLS = (W) * (NVEC), S = 4 };                                                       \
-    (void)mr, (void)a_stride, (void)c_stride;                                                  \
-    VT acc[S][NVEC];                                                                           \
-    _Pragma("GCC unroll 8") for (int j = 0; j < (NVEC); j++) {                                 \
-      acc[0][j] = *(const VTU *)(panel + j * (W));                                             \
-      _Pragma("GCC unroll 4") for (int q = 1; q < S; q++) acc[q][j] = (VT){0};                 \
-    }                                                                                          \
-    const float *w = panel + COLS;                                                             \
-    int p = 0;                                                                                 \
-    for (; p + S <= k; p += S, w += S * COLS)                                                  \
-      _Pragma("GCC unroll 4") for (int q = 0; q < S; q++) {                                    \
-        const float av = a[p + q];                                                             \
-        _Pragma("GCC unroll 8") for (int j = 0; j < (NVEC); j++)                               \
-          acc[q][j] += *(const VTU *)(w + q * COLS + j * (W)) * av;                            \
-      }                                                                                        \
-    for (; p < k; p++, w += COLS) {                                                            \
-      const float av = a[p];                                                                   \
-      _Pragma("GCC unroll 8") for (int j = 0; j < (NVEC); j++)                                 \
-        acc[0][j] += *(const VTU *)(w + j * (W)) * av;                                         \
-    }                                                                                          \
-    const VT vlo = (VT){0} + lo, vhi = (VT){0} + hi;                                           \
-    float row[COLS];                                                                           \
-    _Pragma("GCC unroll 8") for (int j = 0; j < (NVEC); j++) {                                 \
-      VT v = (acc[0][j] + acc[1][j]) + (acc[2][j] + acc[3][j]);                                \
-      IT m = v < vlo;                                                                          \
-      v = (VT)(((IT)v & ~m) | ((IT)vlo & m));                                                  \
-      m = v > vhi;                                                                             \
-      v = (VT)(((IT)v & ~m) | ((IT)vhi & m));                                                  \
-      if (nc == COLS)                                                                          \
-        *(VTU *)(c + j * (W)) = v;                                                             \
-      else                                                                                     \
-        *(VTU *)(row + j * (W)) = v;                                                           \
-    }                                                                                          \
-    if (nc != COLS)                                                                            \
-      for (int j = 0; j < nc; j++) c[j] = row[j];                                              \
-  }
-
 #define GEMM_NAME CAT(CAT(CAT(CAT(CAT(mn_f32_gemm_, MN_GEMM_MR), x), MN_GEMM_NR), __), MN_ISA)
 #define GEMM_NARROW_NAME CAT(CAT(CAT(mn_f32_gemm_, MN_GEMM_NARROW_MR), x8__), MN_ISA)
 
 DEFINE_GEMM(GEMM_NAME, vf, vf_u, vi, VW, MR, NV)
 DEFINE_GEMM(GEMM_NARROW_NAME, vf8, vf8_u, vi8, 8, MN_GEMM_NARROW_MR, 1)
 /* One row of the wide panel layout: the last rows of a layer and m = 1
- * (the classifier), where the wide tile would compute MR copies. */
+ * (the classifier), where the wide tile would compute MR copies. The same
+ * arithmetic as the tiles (one FMA chain per value, in k order), so that a
+ * row gives the same floats whichever tile it falls in: results do not
+ * depend on the thread count or the bands. (Four partial sums over k were
+ * tried for the classifier: no faster, it streams its weights from L3.) */
 #define GEMM_ROW_NAME CAT(CAT(CAT(mn_f32_gemm_1x, MN_GEMM_NR), __), MN_ISA)
-DEFINE_GEMM_ROW(GEMM_ROW_NAME, vf, vf_u, vi, VW, NV)
+DEFINE_GEMM(GEMM_ROW_NAME, vf, vf_u, vi, VW, 1, NV)
 /* A middle shape, one full vector wide, where that is neither the wide nor
  * the narrow tile (AVX-512: 16 columns, for 16-channel layers). */
 #if VW == 16
 #define GEMM_MID_NAME CAT(mn_f32_gemm_16x16__, MN_ISA)
 #define GEMM_MID_ROW_NAME CAT(mn_f32_gemm_1x16__, MN_ISA)
 DEFINE_GEMM(GEMM_MID_NAME, vf, vf_u, vi, VW, 16, 1)
-DEFINE_GEMM_ROW(GEMM_MID_ROW_NAME, vf, vf_u, vi, VW, 1)
+DEFINE_GEMM(GEMM_MID_ROW_NAME, vf, vf_u, vi, VW, 1, 1)
 #define GEMM_MID {STR(GEMM_MID_NAME), 16, 16, GEMM_MID_NAME, GEMM_MID_ROW_NAME}
 #else
 #define GEMM_MID {STR(GEMM_NAME), MR, NR, GEMM_NAME, GEMM_ROW_NAME}
@@ -173,7 +132,7 @@ DEFINE_GEMM_ROW(GEMM_MID_ROW_NAME, vf, vf_u, vi, VW, 1)
 #define GEMM_NARROW_ROW_NAME GEMM_ROW_NAME
 #else
 #define GEMM_NARROW_ROW_NAME CAT(mn_f32_gemm_1x8__, MN_ISA)
-DEFINE_GEMM_ROW(GEMM_NARROW_ROW_NAME, vf8, vf8_u, vi8, 8, 1)
+DEFINE_GEMM(GEMM_NARROW_ROW_NAME, vf8, vf8_u, vi8, 8, 1, 1)
 #endif
 
 /* ---- float32 KxK convolution with few input channels (the first layer) ----
