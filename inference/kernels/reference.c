@@ -133,15 +133,20 @@ void mn_f32_softmax(const float *in, int n, float beta, float *out) {
 
 void mn_u8_softmax(const uint8_t *in, int n, float beta, float in_scale, float out_scale,
                    int32_t out_zp, uint8_t *out) {
-  int mx = in[0];
-  for (int i = 1; i < n; i++) mx = in[i] > mx ? in[i] : mx;
-  double e[256]; /* exp of every possible difference, as the reference computes it */
-  for (int d = 0; d < 256; d++) e[d] = exp((double)beta * (double)in_scale * (double)(-d));
-  double sum = 0.0;
-  for (int i = 0; i < n; i++) sum += e[mx - in[i]];
-  for (int i = 0; i < n; i++) {
-    double p = e[mx - in[i]] / sum / (double)out_scale;
-    long q = lround(p) + out_zp;
-    out[i] = (uint8_t)(q < 0 ? 0 : q > 255 ? 255 : q);
+  int mx = in[0], mn = in[0];
+  for (int i = 1; i < n; i++) {
+    mx = in[i] > mx ? in[i] : mx;
+    mn = in[i] < mn ? in[i] : mn;
   }
+  double e[256]; /* exp of every difference that occurs, as the reference computes it */
+  for (int d = 0; d <= mx - mn; d++) e[d] = exp((double)beta * (double)in_scale * (double)(-d));
+  double sum = 0.0;
+  for (int i = 0; i < n; i++) sum += e[mx - in[i]]; /* in element order, as the reference */
+  uint8_t q_of[256]; /* the output byte of each difference: one division per value, not per class */
+  for (int d = 0; d <= mx - mn; d++) {
+    double p = e[d] / sum / (double)out_scale;
+    long q = lround(p) + out_zp;
+    q_of[d] = (uint8_t)(q < 0 ? 0 : q > 255 ? 255 : q);
+  }
+  for (int i = 0; i < n; i++) out[i] = q_of[mx - in[i]];
 }
