@@ -99,8 +99,26 @@ void mn_u8_gemm_8x32c4__avx512vnni(int mr, int nc, int k, const uint8_t *a, size
 
   const __m512i c0 = _mm512_loadu_si512(colc), c1 = _mm512_loadu_si512(colc + 16);
   const int32_t d = 128 - rq->w_zp;
+  int32_t sums[MR];
+  if (mr == MR && a_stride == (size_t)k && k % 8 == 0 && k <= 64) {
+    /* short rows back to back (pointwise layers with few channels): the
+     * eight rows are 8k contiguous bytes, k/8 vectors; one vpsadbw each gives
+     * sums of 8 bytes, k/8 per row (a horizontal reduction per row cost more
+     * than the multiply-adds of such a tile) */
+    uint64_t part[64];
+    for (int v = 0; v < k / 8; v++)
+      _mm512_storeu_si512(part + 8 * v, _mm512_sad_epu8(_mm512_loadu_si512(a + 64 * v),
+                                                        _mm512_setzero_si512()));
+    for (int i = 0; i < MR; i++) {
+      uint64_t t = 0;
+      for (int j = 0; j < k / 8; j++) t += part[i * (k / 8) + j];
+      sums[i] = (int32_t)t;
+    }
+  } else {
+    for (int i = 0; i < mr; i++) sums[i] = row_sum(ap[i], k);
+  }
   for (int i = 0; i < mr; i++) {
-    const __m512i rs = _mm512_set1_epi32(d * row_sum(ap[i], k));
+    const __m512i rs = _mm512_set1_epi32(d * sums[i]);
     __m128i q0 = mn_requantize16_avx512(_mm512_add_epi32(_mm512_add_epi32(acc[i][0], c0), rs), rq);
     uint8_t *out = c + (size_t)i * c_stride;
     if (nc == NR) {
