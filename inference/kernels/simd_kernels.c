@@ -458,6 +458,21 @@ static void f32_dw3x3_edge(const mn_conv_geom *g, const float *in, const float *
   }
 }
 
+/* The nine taps of a 3x3 output vector, one FMA chain per kernel row: three
+ * short chains instead of one of nine, so consecutive outputs overlap. */
+#define F32_TAPS(P0, P1, P2, C_)                                                                \
+  ({                                                                                            \
+    vf t0_ = b + *(const vf_u *)(P0) * w0, t1_ = *(const vf_u *)(P1) * w3,                       \
+       t2_ = *(const vf_u *)(P2) * w6;                                                          \
+    t0_ += *(const vf_u *)((P0) + (C_)) * w1;                                                   \
+    t1_ += *(const vf_u *)((P1) + (C_)) * w4;                                                   \
+    t2_ += *(const vf_u *)((P2) + (C_)) * w7;                                                   \
+    t0_ += *(const vf_u *)((P0) + 2 * (C_)) * w2;                                               \
+    t1_ += *(const vf_u *)((P1) + 2 * (C_)) * w5;                                               \
+    t2_ += *(const vf_u *)((P2) + 2 * (C_)) * w8;                                               \
+    (t0_ + t1_) + t2_;                                                                          \
+  })
+
 /* 3x3 interior, C a multiple of VW, any stride: channel vectors outside,
  * the nine weights and the bias stay in registers along the row, one store
  * per output vector. r0..r2 point at input column -pad_left of the rows. */
@@ -476,16 +491,7 @@ static void f32_dw3x3_interior_cvec(const float *r0, const float *r1, const floa
                 *p2 = r2 + (size_t)xa * step + cv;
     float *o = out + (size_t)xa * C + cv;
     for (int x = xa; x < xb; x++) {
-      vf acc = b + *(const vf_u *)p0 * w0;
-      acc += *(const vf_u *)(p0 + C) * w1;
-      acc += *(const vf_u *)(p0 + 2 * C) * w2;
-      acc += *(const vf_u *)p1 * w3;
-      acc += *(const vf_u *)(p1 + C) * w4;
-      acc += *(const vf_u *)(p1 + 2 * C) * w5;
-      acc += *(const vf_u *)p2 * w6;
-      acc += *(const vf_u *)(p2 + C) * w7;
-      acc += *(const vf_u *)(p2 + 2 * C) * w8;
-      *(vf_u *)o = clamp_vf(acc, vlo, vhi);
+      *(vf_u *)o = clamp_vf(F32_TAPS(p0, p1, p2, C), vlo, vhi);
       p0 += step, p1 += step, p2 += step, o += C;
     }
   }
@@ -507,16 +513,7 @@ static void f32_dw3x3_interior_flat(const float *r0, const float *r1, const floa
              w8 = *(const vf_u *)(w + 8 * L + jv), b = *(const vf_u *)(w + 9 * L + jv);
     for (size_t i = (size_t)jv; i < full; i += (size_t)L) {
       const float *p0 = r0 + i0 + i, *p1 = r1 + i0 + i, *p2 = r2 + i0 + i;
-      vf acc = b + *(const vf_u *)p0 * w0;
-      acc += *(const vf_u *)(p0 + C) * w1;
-      acc += *(const vf_u *)(p0 + 2 * C) * w2;
-      acc += *(const vf_u *)p1 * w3;
-      acc += *(const vf_u *)(p1 + C) * w4;
-      acc += *(const vf_u *)(p1 + 2 * C) * w5;
-      acc += *(const vf_u *)p2 * w6;
-      acc += *(const vf_u *)(p2 + C) * w7;
-      acc += *(const vf_u *)(p2 + 2 * C) * w8;
-      *(vf_u *)(out + i0 + i) = clamp_vf(acc, vlo, vhi);
+      *(vf_u *)(out + i0 + i) = clamp_vf(F32_TAPS(p0, p1, p2, C), vlo, vhi);
     }
   }
   for (size_t i = full; i < n; i++) { /* tail: fewer than VW values */
