@@ -138,15 +138,19 @@ void mn_u8_conv_direct_f32(const mn_kernels *kern, mn_f32_conv1p_fn conv1p, cons
   const int C = g->out_c;
   int chunk = (int)(sizeof staged / sizeof staged[0]) / C; /* >= 16 */
   chunk -= chunk >= 24 ? chunk % 12 : 0;                    /* whole pixel groups */
-  for (int y = y0; y < y1; y++)
+  /* whole rows, as many as fit (the kernel reuses input rows between output
+   * rows), else pixel ranges of one row */
+  const int rows = chunk >= g->out_w ? chunk / g->out_w : 1;
+  for (int y = y0; y < y1; y += rows)
     for (int x0 = 0; x0 < g->out_w; x0 += chunk) {
       mn_conv_geom part = *g;
-      part.out_h = 1;
+      part.out_h = y1 - y < rows ? y1 - y : rows;
       part.out_w = g->out_w - x0 < chunk ? g->out_w - x0 : chunk;
       part.pad_top = g->pad_top - y * g->stride;
       part.pad_left = g->pad_left - x0 * g->stride;
-      conv1p(&part, in_f32, packed, staged, -INFINITY, INFINITY, 0, 1);
-      kern->u8_requantize_f32(staged, (size_t)part.out_w * C, rq,
-                              out + ((size_t)y * g->out_w + (size_t)x0) * C);
+      conv1p(&part, in_f32, packed, staged, -INFINITY, INFINITY, 0, part.out_h);
+      for (int r = 0; r < part.out_h; r++)
+        kern->u8_requantize_f32(staged + (size_t)r * part.out_w * C, (size_t)part.out_w * C, rq,
+                                out + ((size_t)(y + r) * g->out_w + (size_t)x0) * C);
     }
 }

@@ -312,10 +312,141 @@ DEFINE_CONV1P(f32_conv1p_wide, vf, vf_u, vi, VW, NV, 6)
 DEFINE_CONV1P(f32_conv1p_16, vf, vf_u, vi, VW, 1, 12)
 #endif
 
+#if VW == 16 && defined(__AVX512F__)
+/* ---- the first layer with 8 output channels, pixels in the lanes -----------
+ * With 8 output channels the direct kernel above fills half a vector. Here a
+ * vector holds 16 output pixels of one channel instead: each tap loads the
+ * 16 input values it needs at once from a planar copy of the three input rows
+ * (per channel and column parity: stride 2 makes the pixels' columns 2j + kx
+ * consecutive in one parity plane), and multiplies them by the tap's weight
+ * for each channel (broadcast from the packed panel), 8 accumulators. The 8 x
+ * 16 result is transposed to 16 pixels x 8 channels in registers. For 3x3
+ * kernels over 3 channels at stride 2 (every MobileNet's first layer); any
+ * other shape takes f32_conv1p_8. */
+
+/* Planar copy of input row iy: q[(c * 2 + p) * jw + jj] = value of column
+ * 2 jj + p - pad_left, channel c; zero outside the image. */
+static void rgb_row_planes(const mn_conv_geom *g, const float *in, int iy, int jw, float *q) {
+  if (iy < 0 || iy >= g->in_h) {
+    memset(q, 0, sizeof(float) * 6 * (size_t)jw);
+    return;
+  }
+  const float *row = in + (size_t)iy * g->in_w * 3;
+  const __m512i lane6 = _mm512_mullo_epi32(
+      _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32(6));
+  for (int jj0 = 0; jj0 < jw; jj0 += 16) {
+    const int col0 = 2 * jj0 - g->pad_left; /* the block spans columns col0 .. col0 + 31 */
+    if (col0 >= 0 && col0 + 32 <= g->in_w) {
+      const float *src = row + (size_t)col0 * 3; /* 96 floats: 32 pixels x RGB */
+      const __m512 v0 = _mm512_loadu_ps(src), v1 = _mm512_loadu_ps(src + 16),
+                   v2 = _mm512_loadu_ps(src + 32), v3 = _mm512_loadu_ps(src + 48),
+                   v4 = _mm512_loadu_ps(src + 64), v5 = _mm512_loadu_ps(src + 80);
+      for (int off = 0; off < 6; off++) { /* off = 3p + c: lane l reads float 6l + off */
+        const __m512i q6 = _mm512_add_epi32(lane6, _mm512_set1_epi32(off));
+        /* the low 5 bits pick within a pair of vectors; the range picks the pair */
+        const __mmask16 in23 = _mm512_cmpge_epi32_mask(q6, _mm512_set1_epi32(32));
+        const __mmask16 in45 = _mm512_cmpge_epi32_mask(q6, _mm512_set1_epi32(64));
+        __m512 r = _mm512_permutex2var_ps(v0, q6, v1);
+        r = _mm512_mask_blend_ps(in23, r, _mm512_permutex2var_ps(v2, q6, v3));
+        r = _mm512_mask_blend_ps(in45, r, _mm512_permutex2var_ps(v4, q6, v5));
+        const int p = off / 3, c = off % 3;
+        _mm512_storeu_ps(q + (size_t)(c * 2 + p) * jw + jj0, r);
+      }
+    } else if (col0 >= g->in_w || col0 + 32 <= 0) { /* all padding */
+      for (int plane = 0; plane < 6; plane++)
+        _mm512_storeu_ps(q + (size_t)plane * jw + jj0, _mm512_setzero_ps());
+    } else {
+      for (int jj = jj0; jj < jj0 + 16; jj++)
+        for (int p = 0; p < 2; p++) {
+          const int col = 2 * jj + p - g->pad_left;
+          const int ok = col >= 0 && col < g->in_w;
+          for (int c = 0; c < 3; c++)
+            q[(size_t)(c * 2 + p) * jw + jj] = ok ? row[(size_t)col * 3 + c] : 0.0f;
+        }
+    }
+  }
+}
+
+/* 8 vectors (channel o: pixels 0..15) -> 8 vectors of pixel pairs (2i, 2i + 1)
+ * x 8 channels, stored to o + pixel * 8. */
+static inline void transpose8x16_store(const __m512 a[8], float *o, int pixels) {
+  __m512 t[8], u[4], w[4];
+  for (int i = 0; i < 4; i++) {
+    t[2 * i] = _mm512_unpacklo_ps(a[2 * i], a[2 * i + 1]);
+    t[2 * i + 1] = _mm512_unpackhi_ps(a[2 * i], a[2 * i + 1]);
+  }
+  /* per 128-bit block b: u[k] = channels 0-3 of pixel 4b + k, w[k] = 4-7 */
+  u[0] = _mm512_shuffle_ps(t[0], t[2], 0x44), u[1] = _mm512_shuffle_ps(t[0], t[2], 0xee);
+  u[2] = _mm512_shuffle_ps(t[1], t[3], 0x44), u[3] = _mm512_shuffle_ps(t[1], t[3], 0xee);
+  w[0] = _mm512_shuffle_ps(t[4], t[6], 0x44), w[1] = _mm512_shuffle_ps(t[4], t[6], 0xee);
+  w[2] = _mm512_shuffle_ps(t[5], t[7], 0x44), w[3] = _mm512_shuffle_ps(t[5], t[7], 0xee);
+  float buf[16 * 8];
+  float *dst = pixels == 16 ? o : buf;
+  for (int k = 0; k < 4; k += 2) {
+    /* blocks 0-1 and 2-3 of pixels k, k + 1 */
+    const __m512 a01 = _mm512_shuffle_f32x4(u[k], w[k], 0x44),
+                 b01 = _mm512_shuffle_f32x4(u[k + 1], w[k + 1], 0x44),
+                 a23 = _mm512_shuffle_f32x4(u[k], w[k], 0xee),
+                 b23 = _mm512_shuffle_f32x4(u[k + 1], w[k + 1], 0xee);
+    /* pixel pair (4b + k, 4b + k + 1) = [u(b), w(b)] of k, then of k + 1 */
+    _mm512_storeu_ps(dst + (0 + k) * 8, _mm512_shuffle_f32x4(a01, b01, 0x88));
+    _mm512_storeu_ps(dst + (4 + k) * 8, _mm512_shuffle_f32x4(a01, b01, 0xdd));
+    _mm512_storeu_ps(dst + (8 + k) * 8, _mm512_shuffle_f32x4(a23, b23, 0x88));
+    _mm512_storeu_ps(dst + (12 + k) * 8, _mm512_shuffle_f32x4(a23, b23, 0xdd));
+  }
+  if (pixels < 16) memcpy(o, buf, sizeof(float) * 8 * (size_t)pixels);
+}
+
+static void f32_conv_rgb_s2_lanes8(const mn_conv_geom *g, const float *in, const float *panel,
+                                   float *out, float lo, float hi, int y0, int y1) {
+  enum { JW_MAX = 272 }; /* output rows up to 256 pixels (input 512) */
+  const int jw = (g->out_w + 15) / 16 * 16 + 16; /* whole blocks, and one more for kx = 2 */
+  if (g->kh != 3 || g->kw != 3 || g->in_c != 3 || g->stride != 2 || g->out_c != 8 ||
+      jw > JW_MAX) {
+    f32_conv1p_8(g, in, panel, out, lo, hi, y0, y1);
+    return;
+  }
+  float planes[3][6 * JW_MAX]; /* the three input rows of an output row, planar */
+  int have[3] = {INT32_MIN, INT32_MIN, INT32_MIN}; /* input row held by each slot */
+  const __m512 vlo = _mm512_set1_ps(lo), vhi = _mm512_set1_ps(hi);
+  const float *w = panel + 8; /* tap t = (ky * 3 + kx) * 3 + c: 8 weights */
+  for (int y = y0; y < y1; y++) {
+    const float *rowq[3];
+    for (int ky = 0; ky < 3; ky++) {
+      const int iy = 2 * y - g->pad_top + ky, slot = ((iy % 3) + 3) % 3;
+      if (have[slot] != iy) {
+        rgb_row_planes(g, in, iy, jw, planes[slot]);
+        have[slot] = iy;
+      }
+      rowq[ky] = planes[slot];
+    }
+    float *orow = out + (size_t)y * g->out_w * 8;
+    for (int j0 = 0; j0 < g->out_w; j0 += 16) {
+      __m512 acc[8];
+      for (int o = 0; o < 8; o++) acc[o] = _mm512_set1_ps(panel[o]);
+      for (int ky = 0; ky < 3; ky++)
+        for (int kx = 0; kx < 3; kx++)
+          for (int c = 0; c < 3; c++) {
+            const int t = (ky * 3 + kx) * 3 + c;
+            const __m512 x = _mm512_loadu_ps(rowq[ky] + (size_t)(c * 2 + (kx & 1)) * jw + j0 + (kx >> 1));
+            for (int o = 0; o < 8; o++)
+              acc[o] = _mm512_fmadd_ps(x, _mm512_set1_ps(w[t * 8 + o]), acc[o]);
+          }
+      for (int o = 0; o < 8; o++) acc[o] = _mm512_min_ps(_mm512_max_ps(acc[o], vlo), vhi);
+      const int n = g->out_w - j0 < 16 ? g->out_w - j0 : 16;
+      transpose8x16_store(acc, orow + (size_t)j0 * 8, n);
+    }
+  }
+}
+#endif
+
 /* The direct convolution for weights packed in panels of nr columns (any
  * out_c), or NULL when the layer must go through im2col. */
 static mn_f32_conv1p_fn f32_conv1p_for(int out_c, int nr) {
   (void)out_c;
+#if VW == 16 && defined(__AVX512F__)
+  if (nr == 8 && out_c == 8) return f32_conv_rgb_s2_lanes8; /* other shapes: f32_conv1p_8 */
+#endif
   if (nr == 8) return f32_conv1p_8;
   if (nr == MN_GEMM_NR) return f32_conv1p_wide;
 #if VW == 16
