@@ -68,9 +68,10 @@ enum {
    * weights are small take bands. Measured on this machine (Zen 5, 1 MB L2):
    * one thread runs as fast with or without bands (1.0/224 f32 and u8), the
    * layers being compute-bound, but with two threads the pairs save a barrier
-   * each: 0.25/128 f32 0.148 -> 0.129 ms, u8 0.117 -> 0.105 ms, 0.5/160 u8
-   * 0.299 -> 0.278 ms; with all pairs banded, 1.0/224 f32 lost 9 % (1 MB of
-   * weights streamed per band). */
+   * each: 0.25/128 f32 0.093 -> 0.091 ms, u8 0.082 -> 0.079 ms (0.148 ->
+   * 0.129 and 0.117 -> 0.105 when this VM's two cores exchange data slowly);
+   * with all pairs banded, 1.0/224 f32 lost 9 % (1 MB of weights streamed per
+   * band). BENCHMARKS.md has the table. */
   BAND_WEIGHTS_MAX = 64 * 1024
 };
 
