@@ -96,7 +96,7 @@ static int u8_conv_in_float(const mn_kernels *kern, mn_layer *L, const tfl_tenso
   const mn_f32_gemm *gemm = mn_f32_gemm_for(kern, oc);
   mn_f32_conv1p_fn direct = kern->f32_conv1p_for(oc, gemm->nr);
   if (!direct) return 0;
-  float *wf = alloc_array((size_t)oc * k, sizeof *wf);
+  float *wf = alloc_array((size_t)oc * (k + 1), sizeof *wf);
   float *packed = alloc_array(mn_f32_gemm_packed_size(oc, k, gemm->nr), sizeof(float));
   if (!wf || !packed) {
     free(wf), free(packed);

@@ -99,8 +99,9 @@ static int plan_bands(mn_runner *r) {
   return 0;
 }
 
-/* Band buffers for the current thread count; 0, or -1 when out of memory
- * (the pairs then run layer by layer). */
+/* Band buffers for the current thread count: 0 when the bands can run, -1
+ * when none were planned (MOBILENET_NO_BANDS, or no pair qualifies) or
+ * memory ran out; the pairs then run layer by layer. */
 static int ensure_bands(mn_runner *r) {
   if (!r->band_bytes || r->band_threads >= r->threads) return r->band_bytes ? 0 : -1;
   free(r->bands);

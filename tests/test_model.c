@@ -44,7 +44,8 @@
 
 static char models_dir[4096];
 
-static uint64_t rng_state;
+/* per thread: test_runner_concurrent makes images in two threads at once */
+static _Thread_local uint64_t rng_state;
 static void rng_seed(uint64_t s) { rng_state = s; }
 static uint64_t rng_next(void) { /* splitmix64 */
   uint64_t z = (rng_state += 0x9E3779B97F4A7C15ull);

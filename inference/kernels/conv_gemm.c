@@ -123,8 +123,8 @@ int mn_u8_conv_f32_exact(int oc, int k, const int32_t *bias) {
 
 void mn_u8_conv_f32_pack(int oc, int k, int nr, const uint8_t *w_nk, int32_t w_zp,
                          const int32_t *bias, float *wf_scratch, float *packed) {
+  float *bf = wf_scratch + (size_t)oc * k; /* the scratch holds oc * (k + 1) floats */
   for (size_t i = 0; i < (size_t)oc * k; i++) wf_scratch[i] = (float)((int32_t)w_nk[i] - w_zp);
-  float bf[512];
   for (int o = 0; o < oc; o++) bf[o] = bias ? (float)bias[o] : 0.0f;
   mn_f32_gemm_pack(oc, k, nr, wf_scratch, bf, packed);
 }

@@ -192,7 +192,7 @@ void mn_u8_conv_gemm(const mn_u8_gemm *gemm, const mn_conv_geom *g, const uint8_
 /* uint8 KxK convolution on the float direct kernel (exact: see conv_gemm.c).
  * _exact: whether oc channels, k = kh*kw*in_c and this bias qualify;
  * _pack: float panels of (w - w_zp) and the bias for conv1p (wf_scratch:
- * oc * k floats); _direct: output rows [y0, y1) from the input minus its
+ * oc * (k + 1) floats); _direct: output rows [y0, y1) from the input minus its
  * zero point in float (f32_from_u8_minus). */
 int mn_u8_conv_f32_exact(int oc, int k, const int32_t *bias);
 void mn_u8_conv_f32_pack(int oc, int k, int nr, const uint8_t *w_nk, int32_t w_zp,

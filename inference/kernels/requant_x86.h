@@ -40,10 +40,11 @@ static __attribute__((noinline, cold)) __m128i mn_requantize16_avx512_exact(__m5
  * clamped to [qmin - zp, qmax - zp] first (within +-255): rounding is
  * monotone, so clamping before rounding to integer bounds gives the same
  * result as clamping after, and leaves only |v| <= 255.
- * There the float product differs from the double one by at most 4e-5
- * (float conversion of acc and of mult, the product, and t below: each
- * within 2^-24 relative or half an ulp of 256), so only a value within 2^-13
- * (1.2e-4, 3x that) of a half-integer can round the other way; away from
+ * There the float product differs from the double one by at most 5.3e-5
+ * (float conversion of acc and of mult and the product, each within 2^-24
+ * relative of 255, and t below, within half an ulp of 256), so only a value
+ * within 2^-13 (1.2e-4, over 2x that) of a half-integer can round the other
+ * way (a clamped value is an integer bound, never near a tie); away from
  * ties rounding is continuous. t = v + copysign(0.5, v) is then within 2^-13
  * of an integer. About one vector in 250 takes the slow path (measured on
  * MobileNet v1 1.0: 3.6 % with a 2^-10 window, which cost 15 % of the time). */

@@ -1114,7 +1114,8 @@ static void f32_from_u8(const uint8_t *in, size_t n, float *out) {
 static inline vf select_vf(vi m, vf a, vf b) { return (vf)(((vi)a & m) | ((vi)b & ~m)); }
 
 static inline vf exp_vf(vf x) {
-  x = select_vf(x < -87.0f, (vf){0} - 87.0f, x); /* 2^n stays normal; the rest rounds to 0 */
+  /* 2^n stays normal: anything below gives e^-87 (1.6e-38), 0 in all but name */
+  x = select_vf(x < -87.0f, (vf){0} - 87.0f, x);
   x = select_vf(x > 88.0f, (vf){0} + 88.0f, x);
   const vf magic = (vf){0} + 12582912.0f; /* 1.5 * 2^23: adding it rounds to an integer */
   const vf n = (x * 1.44269504088896341f + magic) - magic;
