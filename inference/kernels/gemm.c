@@ -58,25 +58,37 @@ static tile_share share_tiles(int mb, int nb, int ith, int nth) {
   return sh;
 }
 
+/* Tile t of a share: its panel, first row and column, rows and columns. */
+typedef struct {
+  int panel, row, col, mr, nc;
+} tile_pos;
+
+static tile_pos tile_at(const tile_share *sh, int t, int m, int n, int mr, int nr) {
+  const int rows = sh->r1 - sh->r0;
+  tile_pos p;
+  p.panel = t / rows;
+  p.row = (sh->r0 + t % rows) * mr;
+  p.col = p.panel * nr;
+  p.mr = m - p.row < mr ? m - p.row : mr;
+  p.nc = n - p.col < nr ? n - p.col : nr;
+  return p;
+}
+
 void mn_f32_gemm_run(const mn_f32_gemm *g, int m, int n, int k, const float *a, size_t a_stride,
                      const float *packed, float *c, size_t c_stride, float lo, float hi, int ith,
                      int nth) {
   const int mb = (m + g->mr - 1) / g->mr, nb = (n + g->nr - 1) / g->nr;
   const tile_share sh = share_tiles(mb, nb, ith, nth);
-  const int rows = sh.r1 - sh.r0;
   for (int t = sh.t0; t < sh.t1; t++) {
-    int pb = t / rows, rb = sh.r0 + t % rows;
-    int row = rb * g->mr, col = pb * g->nr;
-    int mr = m - row < g->mr ? m - row : g->mr;
-    int nc = n - col < g->nr ? n - col : g->nr;
-    const float *panel = packed + (size_t)pb * g->nr * (size_t)(k + 1);
-    if (mr * 4 <= g->mr) /* a short tile: one row at a time costs less */
-      for (int i = 0; i < mr; i++)
-        g->ukernel_1row(1, nc, k, a + (size_t)(row + i) * a_stride, a_stride, panel,
-                        c + (size_t)(row + i) * c_stride + col, c_stride, lo, hi);
+    const tile_pos p = tile_at(&sh, t, m, n, g->mr, g->nr);
+    const float *panel = packed + (size_t)p.panel * g->nr * (size_t)(k + 1);
+    if (p.mr * 4 <= g->mr) /* a short tile: one row at a time costs less */
+      for (int i = 0; i < p.mr; i++)
+        g->ukernel_1row(1, p.nc, k, a + (size_t)(p.row + i) * a_stride, a_stride, panel,
+                        c + (size_t)(p.row + i) * c_stride + p.col, c_stride, lo, hi);
     else
-      g->ukernel(mr, nc, k, a + (size_t)row * a_stride, a_stride, panel,
-                 c + (size_t)row * c_stride + col, c_stride, lo, hi);
+      g->ukernel(p.mr, p.nc, k, a + (size_t)p.row * a_stride, a_stride, panel,
+                 c + (size_t)p.row * c_stride + p.col, c_stride, lo, hi);
   }
 }
 
@@ -153,15 +165,11 @@ void mn_u8_gemm_run(const mn_u8_gemm *g, int m, int n, int k, const uint8_t *a, 
   const int mb = (m + g->mr - 1) / g->mr, nb = (n + g->nr - 1) / g->nr;
   const size_t panel_bytes = mn_u8_gemm_packed_size(g, g->nr, k);
   const tile_share sh = share_tiles(mb, nb, ith, nth);
-  const int rows = sh.r1 - sh.r0;
   for (int t = sh.t0; t < sh.t1; t++) {
-    int pb = t / rows, rb = sh.r0 + t % rows;
-    int row = rb * g->mr, col = pb * g->nr;
-    int mr = m - row < g->mr ? m - row : g->mr;
-    int nc = n - col < g->nr ? n - col : g->nr;
-    g->ukernel(mr, nc, k, a + (size_t)row * a_stride, a_stride,
-               (const uint8_t *)packed + (size_t)pb * panel_bytes,
-               c + (size_t)row * c_stride + col, c_stride, rq);
+    const tile_pos p = tile_at(&sh, t, m, n, g->mr, g->nr);
+    g->ukernel(p.mr, p.nc, k, a + (size_t)p.row * a_stride, a_stride,
+               (const uint8_t *)packed + (size_t)p.panel * panel_bytes,
+               c + (size_t)p.row * c_stride + p.col, c_stride, rq);
   }
 }
 
