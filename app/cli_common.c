@@ -9,6 +9,7 @@
 
 void cli_model_options_init(cli_model_options *o) {
   memset(o, 0, sizeof *o);
+  o->arch = MN_ARCH_V1;
   o->alpha = 1.0f;
   o->dtype = MN_DTYPE_F32;
 }
@@ -34,9 +35,9 @@ int cli_parse_float(const char *s, float lo, float hi, float *out) {
 int cli_model_option(cli_model_options *o, int argc, char **argv, int *i, const char *prog) {
   const char *opt = argv[*i];
   static const char *const known[] = {"--models", "--model", "--alpha", "--dtype",
-                                      "--resolution", "--threads"};
+                                      "--resolution", "--threads", "--arch"};
   int which = -1;
-  for (int k = 0; k < 6; k++)
+  for (int k = 0; k < 7; k++)
     if (!strcmp(opt, known[k])) which = k;
   if (which < 0) return 0;
   if (*i + 1 >= argc) {
@@ -56,7 +57,13 @@ int cli_model_option(cli_model_options *o, int argc, char **argv, int *i, const 
       return 1;
     case 3:
       if (!mn_dtype_parse(v, &o->dtype)) {
-        fprintf(stderr, "%s: --dtype %s: expected f32 or u8\n", prog, v);
+        fprintf(stderr, "%s: --dtype %s: expected f32, u8 or i8\n", prog, v);
+        return -1;
+      }
+      return 1;
+    case 6:
+      if (!mn_arch_parse(v, &o->arch) || o->arch == MN_ARCH_OTHER) {
+        fprintf(stderr, "%s: --arch %s: expected v1, v2, v3-small or v3-large\n", prog, v);
         return -1;
       }
       return 1;
@@ -82,7 +89,8 @@ int cli_load_model(const cli_model_options *o, mn_model **model, int *resolution
   const char *file = o->model_path;
   if (!file) {
     mn_models_dir(o->models_dir, dir, sizeof dir);
-    if (mn_models_find(dir, o->alpha, o->dtype, o->resolution, path, sizeof path, err) != MN_OK) {
+    if (mn_models_find(dir, o->arch, o->alpha, o->dtype, o->resolution, path, sizeof path, err) !=
+        MN_OK) {
       fprintf(stderr, "%s: %s\n", prog, err);
       return -1;
     }
@@ -125,6 +133,7 @@ int cli_print_summary(FILE *f, const mn_model *model, int resolution, int json) 
   if (json) {
     fprintf(f, "{\"model\":");
     cli_json_string(f, mn_model_name(model));
+    fprintf(f, ",\"arch\":\"%s\"", mn_arch_name(mn_model_arch(model)));
     fprintf(f, ",\"alpha\":%g,\"resolution\":%d,\"dtype\":\"%s\",\"params\":%lld,\"macs\":%lld,"
                "\"layers\":[",
             mn_model_alpha(model), resolution, mn_dtype_name(mn_model_dtype(model)),
@@ -136,7 +145,8 @@ int cli_print_summary(FILE *f, const mn_model *model, int resolution, int json) 
     fprintf(f, "]}\n");
     return 0;
   }
-  fprintf(f, "%s: alpha %g, %s, at %dx%d\n", mn_model_name(model), mn_model_alpha(model),
+  fprintf(f, "%s: %s, alpha %g, %s, at %dx%d\n", mn_model_name(model),
+          mn_arch_title(mn_model_arch(model)), mn_model_alpha(model),
           mn_dtype_name(mn_model_dtype(model)), resolution, resolution);
   fprintf(f, "%3s  %-14s %-16s %12s %14s\n", "#", "layer", "output", "params", "MACs");
   for (int i = 0; i < n; i++) {

@@ -9,7 +9,8 @@
 
 typedef struct {
   const char *models_dir; /* --models */
-  const char *model_path; /* --model, overrides alpha/dtype */
+  const char *model_path; /* --model, overrides arch/alpha/dtype */
+  mn_arch arch;           /* --arch, default v1 */
   float alpha;            /* --alpha, default 1.0 */
   mn_dtype dtype;         /* --dtype, default f32 */
   int resolution;         /* --resolution, 0 = the model's own */
@@ -18,7 +19,7 @@ typedef struct {
 
 void cli_model_options_init(cli_model_options *o);
 
-/* Handles --models, --model, --alpha, --dtype, --resolution, --threads
+/* Handles --models, --model, --arch, --alpha, --dtype, --resolution, --threads
  * (argv[*i] is the option; its value is taken from argv[*i + 1]).
  * Returns 1 when consumed, 0 when not one of these, -1 on a bad value
  * (message printed). */

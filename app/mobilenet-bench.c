@@ -624,7 +624,7 @@ static int run_sweep(const cli_model_options *mo, int runs, int json, const char
       p->resolution = sweep_res[r];
       p->top1 = p->top5 = -1;
       char path[4200], err[MN_ERROR_MAX];
-      if (mn_models_find(dir, p->alpha, mo->dtype, p->resolution, path, sizeof path, err) !=
+      if (mn_models_find(dir, mo->arch, p->alpha, mo->dtype, p->resolution, path, sizeof path, err) !=
           MN_OK) {
         fprintf(stderr, "%s: alpha %g at %d: %s\n", prog, p->alpha, p->resolution, err);
         continue;

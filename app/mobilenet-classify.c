@@ -16,19 +16,20 @@ static const char *prog = "mobilenet-classify";
 static void usage(FILE *f) {
   fprintf(f,
           "Usage: %s [options] IMAGE|DIR...\n"
-          "Classifies JPEG, PNG, BMP, PPM or GIF images with MobileNet v1.\n\n"
+          "Classifies JPEG, PNG, BMP, PPM or GIF images with MobileNet v1, v2 or v3.\n\n"
           "  --models DIR       models folder (default: $MOBILENET_MODELS or\n"
           "                     ~/.local/share/mobilenet-live/models)\n"
-          "  --model FILE       a .tflite file (overrides --alpha/--dtype)\n"
-          "  --alpha A          width multiplier 0.25, 0.5, 0.75 or 1.0 (default 1.0)\n"
-          "  --dtype f32|u8     float32 or uint8 model (default f32)\n"
+          "  --model FILE       a .tflite file (overrides --arch/--alpha/--dtype)\n"
+          "  --arch A           v1, v2, v3-small or v3-large (default v1)\n"
+          "  --alpha A          width multiplier, e.g. 0.25, 0.5, 0.75, 1.0 (default 1.0)\n"
+          "  --dtype D          f32, u8 or i8: float32, uint8 or int8 model (default f32)\n"
           "  --resolution R     input size %d..%d (default: the model's own)\n"
           "  --top K            classes per image (default 5)\n"
           "  --threads N        threads (default: all cores)\n"
           "  --labels FILE      label file (default: imagenet_labels.txt beside the model)\n"
           "  --json             one JSON object per image\n"
           "  --summary          per-layer table with parameters and multiply-adds\n"
-          "  --info             print the model's alpha, resolution, dtype, classes\n"
+          "  --info             print the model's arch, alpha, resolution, dtype, classes\n"
           "  --help             this text\n",
           prog, MN_MIN_RESOLUTION, MN_MAX_RESOLUTION);
 }
@@ -102,8 +103,10 @@ static void print_result(const char *file, const mn_model *model, int resolution
     cli_json_string(stdout, file);
     printf(",\"model\":");
     cli_json_string(stdout, mn_model_name(model));
-    printf(",\"alpha\":%g,\"resolution\":%d,\"dtype\":\"%s\",\"ms\":%.3f,\"top\":[",
-           mn_model_alpha(model), resolution, mn_dtype_name(mn_model_dtype(model)), ms);
+    printf(",\"arch\":\"%s\",\"alpha\":%g,\"resolution\":%d,\"dtype\":\"%s\",\"ms\":%.3f,"
+           "\"top\":[",
+           mn_arch_name(mn_model_arch(model)), mn_model_alpha(model), resolution,
+           mn_dtype_name(mn_model_dtype(model)), ms);
     for (int i = 0; i < n; i++) {
       printf("%s{\"class\":%d,\"label\":", i ? "," : "", top[i].class_index);
       cli_json_string(stdout, top[i].label);
@@ -190,9 +193,10 @@ int main(int argc, char **argv) {
     goto out;
   }
   if (info)
-    printf("alpha=%g resolution=%d dtype=%s classes=%d\n", mn_model_alpha(model),
-           mn_model_resolution(model), mn_dtype_name(mn_model_dtype(model)),
-           mn_model_num_classes(model));
+    printf("arch=%s alpha=%g resolution=%d dtype=%s classes=%d outputs=%s\n",
+           mn_arch_name(mn_model_arch(model)), mn_model_alpha(model), mn_model_resolution(model),
+           mn_dtype_name(mn_model_dtype(model)), mn_model_num_classes(model),
+           mn_model_outputs_logits(model) ? "logits" : "probabilities");
   if (summary && cli_print_summary(stdout, model, resolution, json) != 0) {
     fprintf(stderr, "%s: %s cannot run at %dx%d\n", prog, mn_model_name(model), resolution,
             resolution);

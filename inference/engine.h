@@ -1,75 +1,137 @@
-/* engine.h: the engine's internal model, layer and runner structures. */
+/* engine.h: the engine's model as a graph of values and nodes.
+ *
+ * In the manner of XNNPACK's subgraph and ggml's graph: a TFLite file is
+ * imported once (graph_build.c) into values (tensors: type, declared shape,
+ * quantization) and nodes in topological order, each node an operator of one
+ * op family (ops/) with its weights packed for this CPU. The model is
+ * immutable and shared by runners; a runner (runner.c) infers the shapes at
+ * its resolution, plans one arena from the tensors' lifetimes (plan.c) and
+ * runs the nodes in one parallel region, a barrier between steps.
+ *
+ * Quantized values are held as uint8 whatever the file says: an int8 tensor
+ * (TensorFlow 2 files) becomes uint8 with its zero point moved by 128, which
+ * represents the same real numbers (real = scale * (q - zero_point)), so one
+ * set of 8-bit kernels serves uint8 and int8 files. */
 #ifndef MN_ENGINE_H
 #define MN_ENGINE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "mobilenet/mobilenet.h"
 #include "kernels/kernels.h"
 
-typedef enum {
-  MN_LAYER_CONV,      /* KxK convolution, any stride (the first layer) */
-  MN_LAYER_CONV1X1,   /* pointwise convolution / fully connected: a GEMM */
-  MN_LAYER_DWCONV,    /* KxK depthwise convolution, multiplier 1 */
-  MN_LAYER_AVGPOOL,   /* global average pool */
-  MN_LAYER_RESHAPE,   /* no data change */
-  MN_LAYER_SOFTMAX
-} mn_layer_kind;
+typedef enum { MN_VAL_F32 = 0, MN_VAL_Q8 = 1, MN_VAL_I32 = 2 } mn_val_type;
+
+/* Dimensions of a tensor at one resolution: NHWC, lower ranks padded with
+ * leading ones ([1, 1001] is 1 x 1 x 1 x 1001). */
+typedef struct {
+  int n, h, w, c;
+} mn_dims;
+
+static inline size_t mn_dims_count(const mn_dims *d) {
+  return (size_t)d->n * (size_t)d->h * (size_t)d->w * (size_t)d->c;
+}
 
 typedef struct {
-  mn_layer_kind kind;
-  int kh, kw, stride, same_padding;
-  int in_c, out_c;
-  int fully_connected; /* from FULLY_CONNECTED (reported as "fc") */
-  const mn_f32_gemm *gemm; /* float GEMM shape the weights were packed for */
-  mn_f32_conv1p_fn conv1p; /* direct KxK convolution on that packing, or NULL */
-  /* float32: weights in the kernel's layout, bias per output channel */
-  float *w;
-  float *bias;
-  float act_min, act_max;
-  /* uint8: weights as (q - zero point) in the kernel's layout */
-  int32_t *wq;
-  int32_t *bias_q;
-  mn_requant rq;
-  float in_scale, out_scale; /* softmax */
-  int32_t in_zp, out_zp;
-  float beta;
-  int64_t params;
-} mn_layer;
+  mn_val_type type;
+  int file_type;   /* TensorType in the file (TFL_UINT8, TFL_INT8, ...) */
+  int rank;        /* declared shape */
+  int shape[4];
+  float scale;     /* quantized: real = scale * (q - zp), q and zp as uint8 */
+  int32_t zp;
+  int tfl_index;   /* tensor index in the file */
+  char name[64];
+  int producer;    /* node index; -1 for the graph input and constants */
+  int is_const;    /* holds constant data (weights, biases, shapes) */
+  int consumers;   /* nodes reading it */
+  int alias_of;    /* the value whose storage it shares (RESHAPE, SQUEEZE,
+                      an identity QUANTIZE), or its own index */
+} mn_value;
+
+struct mn_exec;
+struct mn_node;
+struct mn_model;
+
+/* An op family's behaviour on its nodes (one file of ops/ each). */
+typedef struct {
+  const char *name;
+  /* Sets the output's dimensions from the inputs' (0) or explains why the
+   * node cannot run at this resolution (-1). */
+  int (*infer)(const struct mn_model *m, const struct mn_node *n, mn_dims *dims, char *err,
+               size_t err_size);
+  /* Thread ith of nth computes its share of the output. */
+  void (*run)(const struct mn_exec *x, const struct mn_node *n, int ith, int nth);
+  /* Layer type ("conv3x3/s2") and multiply-adds for the summary. */
+  void (*describe)(const struct mn_model *m, const struct mn_node *n, const mn_dims *dims,
+                   mn_layer_info *info);
+  /* Bytes of scratch the node needs while it runs (shared by its threads). */
+  size_t (*scratch)(const struct mn_model *m, const struct mn_node *n, const mn_dims *dims);
+  void (*free_state)(void *state);
+} mn_op_class;
+
+typedef struct mn_node {
+  const mn_op_class *cls;
+  int tfl_code;  /* BuiltinOperator it came from */
+  int tfl_index; /* operator index in the file */
+  int n_in;
+  int in[3];     /* value indices; constants included, -1 when absent */
+  int out;
+  void *state;   /* op family's own: packed weights, quantization */
+  int64_t params; /* weights + biases, for the summary */
+  int fused;      /* computed by a later node (a chain of 8-bit tables): not run */
+} mn_node;
 
 struct mn_model {
   char path[4096];
   const char *name;
-  void *map;     /* the mapped file */
-  size_t map_size;
-  mn_dtype dtype;
-  int resolution; /* trained input size */
-  int classes;    /* outputs: 1000 or 1001 */
+  mn_dtype dtype;      /* of the weights: f32, u8 or i8 */
+  int resolution;      /* trained input size */
+  int classes;         /* outputs: 1000 or 1001 */
   float alpha;
-  float in_scale; /* uint8 input quantization */
-  int32_t in_zp;
-  float out_scale; /* uint8 output quantization */
-  int32_t out_zp;
-  mn_layer *layers;
-  int n_layers;
+  mn_arch arch;
+  int logits;          /* the graph ends without SOFTMAX: the engine applies it */
+  mn_arithmetic arith; /* 8-bit convolution rounding (mobilenet.h) */
+  mn_value *values;
+  int n_values;
+  mn_node *nodes;
+  int n_nodes;
+  int input, output;   /* value indices */
   const mn_kernels *kernels; /* the level the weights were packed for */
-  char **labels;           /* 1000 class descriptions, or NULL */
+  char **labels;       /* 1000 class descriptions, or NULL */
 };
 
-/* Shapes of one layer at a given input resolution. */
+/* What a runner gives the nodes while they run. */
+typedef struct mn_exec {
+  const struct mn_model *model;
+  const mn_kernels *kernels;
+  void *const *ptr;     /* storage of every value (NULL for constants) */
+  const mn_dims *dims;  /* dimensions of every value at this resolution */
+  void *const *scratch; /* per node: its scratch, or NULL */
+} mn_exec;
+
+#define MN_VAL_PTR(x, v) ((x)->ptr[v])
+
+/* Builds the graph from the parsed file (graph_build.c): refuses what the
+ * engine cannot run, naming the operator index, type and tensor. */
+int mn_graph_build(struct mn_model *m, const void *tfl, char *err, size_t err_size);
+void mn_graph_free(struct mn_model *m);
+
+/* Infers every value's dimensions for an input of size x size. */
+int mn_graph_infer(const struct mn_model *m, int size, mn_dims *dims, char *err,
+                   size_t err_size);
+
+/* What a file is, without packing its weights (model.c): for picking files. */
 typedef struct {
-  int in_h, in_w, in_c;
-  int out_h, out_w, out_c;
-  int pad_top, pad_left;
-} mn_layer_shape;
+  mn_arch arch;
+  float alpha;
+  int resolution;
+  mn_dtype dtype;
+  int classes;
+} mn_model_facts;
+mn_status mn_model_probe(const char *path, mn_model_facts *facts, char err[MN_ERROR_MAX]);
 
-/* Computes every layer's shape for an input of size x size; returns 0 or -1
- * (with err) when the network cannot run at that size. */
-int mn_plan_shapes(const mn_model *model, int size, mn_layer_shape *shapes, char *err, size_t err_size);
-
-/* Builds the layers from the parsed file (model_build.c). */
-struct tfl_model_s;
-int mn_build_layers(mn_model *model, const void *tfl, char *err, size_t err_size);
-void mn_free_layers(mn_model *model);
+/* Architecture and width multiplier read off the graph (model_info.c). */
+void mn_graph_identify(struct mn_model *m);
 
 #endif

@@ -9,11 +9,14 @@
 #include <unistd.h>
 
 #include "engine.h"
+#include "ops/ops.h"
 #include "tflite.h"
 
 #define MAX_MODEL_BYTES ((size_t)1 << 30)
 
-const char *mn_dtype_name(mn_dtype dtype) { return dtype == MN_DTYPE_U8 ? "u8" : "f32"; }
+const char *mn_dtype_name(mn_dtype dtype) {
+  return dtype == MN_DTYPE_U8 ? "u8" : dtype == MN_DTYPE_I8 ? "i8" : "f32";
+}
 
 int mn_dtype_parse(const char *text, mn_dtype *out) {
   if (!strcmp(text, "f32") || !strcmp(text, "float32") || !strcmp(text, "float")) {
@@ -22,6 +25,10 @@ int mn_dtype_parse(const char *text, mn_dtype *out) {
   }
   if (!strcmp(text, "u8") || !strcmp(text, "uint8") || !strcmp(text, "quant")) {
     *out = MN_DTYPE_U8;
+    return 1;
+  }
+  if (!strcmp(text, "i8") || !strcmp(text, "int8")) {
+    *out = MN_DTYPE_I8;
     return 1;
   }
   return 0;
@@ -41,7 +48,10 @@ static void load_default_labels(mn_model *m) {
   if (access(path, R_OK) == 0) mn_model_load_labels(m, path, err);
 }
 
-mn_status mn_model_load(const char *path, mn_model **out, char err[MN_ERROR_MAX]) {
+/* Loads a file; with pack 0 the graph is checked and described but no
+ * weights are packed (mn_model_probe). */
+static mn_status load(const char *path, int pack, mn_arithmetic arith, mn_model **out,
+                      char err[MN_ERROR_MAX]) {
   *out = NULL;
   mn_status st = MN_ERR_IO;
   tfl_model tfl = {0};
@@ -55,6 +65,7 @@ mn_status mn_model_load(const char *path, mn_model **out, char err[MN_ERROR_MAX]
     return MN_ERR_MEMORY;
   }
   snprintf(m->path, sizeof m->path, "%s", path);
+  m->arith = arith;
   const char *slash = strrchr(m->path, '/');
   m->name = slash ? slash + 1 : m->path;
 
@@ -83,17 +94,19 @@ mn_status mn_model_load(const char *path, mn_model **out, char err[MN_ERROR_MAX]
                                                                       : MN_ERR_FORMAT;
     goto fail;
   }
-  m->kernels = mn_kernels_for(mn_isa_detect());
-  if (mn_build_layers(m, &tfl, why, sizeof why) != 0) {
+  m->kernels = pack ? mn_kernels_for(mn_isa_detect()) : NULL;
+  if (mn_graph_build(m, &tfl, why, sizeof why) != 0) {
     snprintf(err, MN_ERROR_MAX, "%s: %s", path, why);
-    st = MN_ERR_UNSUPPORTED;
+    st = strstr(why, "out of memory") ? MN_ERR_MEMORY : MN_ERR_UNSUPPORTED;
     goto fail;
   }
+  mn_elementwise_fuse(m);
+  mn_graph_identify(m);
   /* The weights are copied into the kernels' layouts: the file is not needed any more. */
   tfl_free(&tfl);
   munmap(map, (size_t)sb.st_size);
   close(fd);
-  load_default_labels(m);
+  if (pack) load_default_labels(m);
   *out = m;
   return MN_OK;
 
@@ -105,6 +118,54 @@ fail:
   return st;
 }
 
+const char *mn_arithmetic_name(mn_arithmetic arith) {
+  return arith == MN_ARITH_REFERENCE ? "reference" : "litert";
+}
+
+int mn_arithmetic_parse(const char *text, mn_arithmetic *out) {
+  if (!strcmp(text, "litert") || !strcmp(text, "xnnpack")) {
+    *out = MN_ARITH_LITERT;
+    return 1;
+  }
+  if (!strcmp(text, "reference") || !strcmp(text, "tflite-reference")) {
+    *out = MN_ARITH_REFERENCE;
+    return 1;
+  }
+  return 0;
+}
+
+mn_status mn_model_load_with(const char *path, mn_arithmetic arith, mn_model **out,
+                             char err[MN_ERROR_MAX]) {
+  *out = NULL;
+  if (arith != MN_ARITH_LITERT && arith != MN_ARITH_REFERENCE) {
+    snprintf(err, MN_ERROR_MAX, "%s: arithmetic %d is neither litert nor reference", path, arith);
+    return MN_ERR_ARGUMENT;
+  }
+  return load(path, 1, arith, out, err);
+}
+
+mn_status mn_model_load(const char *path, mn_model **out, char err[MN_ERROR_MAX]) {
+  const char *env = getenv("MOBILENET_ARITHMETIC");
+  mn_arithmetic arith = MN_ARITH_LITERT;
+  if (env && *env && !mn_arithmetic_parse(env, &arith)) {
+    *out = NULL;
+    snprintf(err, MN_ERROR_MAX, "MOBILENET_ARITHMETIC=%s: expected litert or reference", env);
+    return MN_ERR_ARGUMENT;
+  }
+  return load(path, 1, arith, out, err);
+}
+
+mn_arithmetic mn_model_arithmetic(const mn_model *m) { return m->arith; }
+
+mn_status mn_model_probe(const char *path, mn_model_facts *facts, char err[MN_ERROR_MAX]) {
+  mn_model *m;
+  const mn_status st = load(path, 0, MN_ARITH_LITERT, &m, err);
+  if (st != MN_OK) return st;
+  *facts = (mn_model_facts){m->arch, m->alpha, m->resolution, m->dtype, m->classes};
+  mn_model_free(m);
+  return MN_OK;
+}
+
 static void free_labels(mn_model *m) {
   if (!m->labels) return;
   for (int i = 0; i < 1000; i++) free(m->labels[i]);
@@ -114,7 +175,7 @@ static void free_labels(mn_model *m) {
 
 void mn_model_free(mn_model *m) {
   if (!m) return;
-  mn_free_layers(m);
+  mn_graph_free(m);
   free_labels(m);
   free(m);
 }
@@ -162,6 +223,8 @@ mn_status mn_model_load_labels(mn_model *m, const char *path, char err[MN_ERROR_
 }
 
 float mn_model_alpha(const mn_model *m) { return m->alpha; }
+mn_arch mn_model_arch(const mn_model *m) { return m->arch; }
+int mn_model_outputs_logits(const mn_model *m) { return m->logits; }
 int mn_model_resolution(const mn_model *m) { return m->resolution; }
 mn_dtype mn_model_dtype(const mn_model *m) { return m->dtype; }
 int mn_model_num_classes(const mn_model *m) { return m->classes; }
@@ -173,44 +236,23 @@ const char *mn_model_class_label(const mn_model *m, int class_index) {
   return m->labels[class_index];
 }
 
-static const char *layer_type(const mn_layer *L, char *buf, size_t size) {
-  switch (L->kind) {
-    case MN_LAYER_CONV:
-      snprintf(buf, size, "conv%dx%d/s%d", L->kh, L->kw, L->stride);
-      break;
-    case MN_LAYER_CONV1X1:
-      snprintf(buf, size, "%s", L->fully_connected ? "fc" : "conv1x1");
-      break;
-    case MN_LAYER_DWCONV:
-      snprintf(buf, size, "dwconv%dx%d/s%d", L->kh, L->kw, L->stride);
-      break;
-    case MN_LAYER_AVGPOOL: snprintf(buf, size, "avgpool"); break;
-    case MN_LAYER_RESHAPE: snprintf(buf, size, "reshape"); break;
-    case MN_LAYER_SOFTMAX: snprintf(buf, size, "softmax"); break;
-  }
-  return buf;
-}
-
+/* One entry per operator of the file, in its order. */
 int mn_model_layers(const mn_model *m, int resolution, mn_layer_info *layers, int max) {
-  mn_layer_shape *s = calloc((size_t)m->n_layers, sizeof *s);
+  mn_dims *dims = calloc((size_t)m->n_values, sizeof *dims);
   char err[MN_ERROR_MAX];
-  if (!s || mn_plan_shapes(m, resolution, s, err, sizeof err) != 0) {
-    free(s);
+  if (!dims || mn_graph_infer(m, resolution, dims, err, sizeof err) != 0) {
+    free(dims);
     return -1;
   }
-  for (int i = 0; i < m->n_layers && i < max; i++) {
-    const mn_layer *L = &m->layers[i];
+  for (int i = 0; i < m->n_nodes && i < max; i++) {
+    const mn_node *n = &m->nodes[i];
     mn_layer_info *info = &layers[i];
     memset(info, 0, sizeof *info);
-    layer_type(L, info->type, sizeof info->type);
-    info->out_h = s[i].out_h, info->out_w = s[i].out_w, info->out_c = s[i].out_c;
-    info->params = L->params;
-    int64_t outputs = (int64_t)s[i].out_h * s[i].out_w * s[i].out_c;
-    if (L->kind == MN_LAYER_DWCONV)
-      info->macs = outputs * L->kh * L->kw;
-    else if (L->kind == MN_LAYER_CONV || L->kind == MN_LAYER_CONV1X1)
-      info->macs = outputs * L->kh * L->kw * L->in_c;
+    const mn_dims *o = &dims[n->out];
+    info->out_h = o->h, info->out_w = o->w, info->out_c = o->c;
+    info->params = n->params;
+    n->cls->describe(m, n, dims, info);
   }
-  free(s);
-  return m->n_layers;
+  free(dims);
+  return m->n_nodes;
 }

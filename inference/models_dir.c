@@ -1,6 +1,9 @@
-/* models_dir.c: where models live, and picking a file by alpha, dtype and
- * resolution. Files are identified by their contents, not their names. */
+/* models_dir.c: where models live, and picking a file by architecture,
+ * alpha, dtype and resolution. Files are identified by their contents (the
+ * graph), not their names. */
 #include <dirent.h>
+#include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
@@ -10,8 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "mobilenet/mobilenet.h"
-#include "tflite.h"
+#include "engine.h"
 
 #ifndef MN_DATADIR
 #define MN_DATADIR "/usr/local/share/mobilenet-live"
@@ -37,48 +39,73 @@ const char *mn_models_dir(const char *explicit_dir, char *buf, size_t size) {
   return buf;
 }
 
+/* What each file is, remembered by path, size and modification time: a
+ * program that switches models while it runs probes each file once. */
 typedef struct {
-  float alpha;
-  int resolution;
-  mn_dtype dtype;
-} probe_info;
+  char path[4200];
+  off_t size;
+  struct timespec mtime;
+  int ok;
+  mn_model_facts facts;
+  char why[160];
+} probe_entry;
 
-/* Reads alpha, input size and dtype without copying any weights. */
-static int probe(const char *path, probe_info *info) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return -1;
+#define PROBE_CACHE 128
+static probe_entry probe_cache[PROBE_CACHE];
+static int probe_next;
+static pthread_mutex_t probe_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int probe(const char *path, mn_model_facts *facts, char *why, size_t why_size) {
   struct stat sb;
-  int rc = -1;
-  if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > 8 && sb.st_size < (1 << 30)) {
-    void *map = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-    if (map != MAP_FAILED) {
-      tfl_model t;
-      char err[256];
-      if (tfl_parse(map, (size_t)sb.st_size, &t, err, sizeof err) == 0) {
-        const tfl_tensor *in = &t.tensors[t.input];
-        const tfl_tensor *first = &t.tensors[t.ops[0].output];
-        if (in->rank == 4 && first->rank == 4 &&
-            (in->type == TFL_FLOAT32 || in->type == TFL_UINT8)) {
-          info->resolution = in->shape[1];
-          info->dtype = in->type == TFL_UINT8 ? MN_DTYPE_U8 : MN_DTYPE_F32;
-          info->alpha = (float)first->shape[3] / 32.0f;
-          rc = 0;
-        }
-        tfl_free(&t);
-      }
-      munmap(map, (size_t)sb.st_size);
+  if (stat(path, &sb) != 0) {
+    snprintf(why, why_size, "%s", strerror(errno));
+    return -1;
+  }
+  pthread_mutex_lock(&probe_lock);
+  for (int i = 0; i < PROBE_CACHE; i++) {
+    const probe_entry *e = &probe_cache[i];
+    if (e->size == sb.st_size && e->mtime.tv_sec == sb.st_mtim.tv_sec &&
+        e->mtime.tv_nsec == sb.st_mtim.tv_nsec && strcmp(e->path, path) == 0) {
+      *facts = e->facts;
+      snprintf(why, why_size, "%s", e->why);
+      const int ok = e->ok;
+      pthread_mutex_unlock(&probe_lock);
+      return ok ? 0 : -1;
     }
   }
-  close(fd);
-  return rc;
+  pthread_mutex_unlock(&probe_lock);
+  char err[MN_ERROR_MAX];
+  const int ok = mn_model_probe(path, facts, err) == MN_OK;
+  /* the message without the path, which the caller names */
+  const char *cause = strncmp(err, path, strlen(path)) == 0 ? err + strlen(path) : err;
+  if (*cause == ':') cause += 2;
+  snprintf(why, why_size, "%.159s", ok ? "" : cause);
+  pthread_mutex_lock(&probe_lock);
+  probe_entry *e = &probe_cache[probe_next];
+  probe_next = (probe_next + 1) % PROBE_CACHE;
+  snprintf(e->path, sizeof e->path, "%s", path);
+  e->size = sb.st_size;
+  e->mtime = sb.st_mtim;
+  e->ok = ok;
+  e->facts = *facts;
+  snprintf(e->why, sizeof e->why, "%s", why);
+  pthread_mutex_unlock(&probe_lock);
+  return ok ? 0 : -1;
 }
 
 static int name_cmp(const void *a, const void *b) {
   return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-mn_status mn_models_find(const char *dir, float alpha, mn_dtype dtype, int resolution, char *path,
-                         size_t size, char err[MN_ERROR_MAX]) {
+/* How well a file's architecture answers the request: 2 exact, 1 the
+ * v3-large stand-in (minimalistic), 0 not at all. */
+static int arch_match(mn_arch want, mn_arch have) {
+  if (want == have) return 2;
+  return want == MN_ARCH_V3_LARGE && have == MN_ARCH_V3_LARGE_MINIMALISTIC;
+}
+
+mn_status mn_models_find(const char *dir, mn_arch arch, float alpha, mn_dtype dtype,
+                         int resolution, char *path, size_t size, char err[MN_ERROR_MAX]) {
   DIR *d = opendir(dir);
   if (!d) {
     snprintf(err, MN_ERROR_MAX,
@@ -95,35 +122,40 @@ mn_status mn_models_find(const char *dir, float alpha, mn_dtype dtype, int resol
   closedir(d);
   qsort(names, (size_t)n, sizeof *names, name_cmp);
 
-  int best = -1, best_res = 0;
-  char have[256] = "";
+  int best = -1, best_res = 0, best_match = 0;
+  char have[200] = "", bad[200] = "";
   for (int i = 0; i < n; i++) {
-    char full[4200];
-    probe_info info;
+    char full[4200], why[160];
+    mn_model_facts info;
     if (!names[i]) continue;
     snprintf(full, sizeof full, "%s/%s", dir, names[i]);
-    if (probe(full, &info) != 0) continue;
-    if (info.dtype != dtype) continue;
+    if (probe(full, &info, why, sizeof why) != 0) {
+      if (!*bad) snprintf(bad, sizeof bad, "; %s is unusable: %s", names[i], why);
+      continue;
+    }
+    const int match = arch_match(arch, info.arch);
+    if (info.dtype != dtype || !match) continue;
     if (strlen(have) < sizeof have - 8)
       snprintf(have + strlen(have), sizeof have - strlen(have), "%s%g", *have ? ", " : "",
                info.alpha);
     if (fabsf(info.alpha - alpha) > 1e-3f) continue;
     int better;
-    if (best < 0)
-      better = 1;
+    if (best < 0 || match != best_match)
+      better = best < 0 || match > best_match;
     else if (resolution <= 0)
       better = info.resolution > best_res;
     else {
       int dn = abs(info.resolution - resolution), db = abs(best_res - resolution);
       better = dn < db || (dn == db && info.resolution > best_res);
     }
-    if (better) best = i, best_res = info.resolution;
+    if (better) best = i, best_res = info.resolution, best_match = match;
   }
   mn_status st = MN_OK;
   if (best < 0) {
-    snprintf(err, MN_ERROR_MAX, "%s: no %s model with alpha %g (%s: %s)", dir,
-             mn_dtype_name(dtype), alpha, *have ? "alphas found" : "no usable models",
-             *have ? have : "run scripts/fetch-models");
+    snprintf(err, MN_ERROR_MAX, "%s: no %s %s model with alpha %g (%s: %s%s)", dir,
+             mn_arch_name(arch), mn_dtype_name(dtype), alpha,
+             *have ? "alphas found" : "no usable models", *have ? have : "run scripts/fetch-models",
+             bad);
     st = MN_ERR_NOT_FOUND;
   } else {
     snprintf(path, size, "%s/%s", dir, names[best]);

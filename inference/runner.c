@@ -1,9 +1,11 @@
-/* runner.c: runs a model at one resolution.
+/* runner.c: runs a model's graph at one resolution.
  *
- * All buffers are sized once when the runner is created; an inference
- * allocates nothing. The whole network runs in one OpenMP parallel region:
- * every layer splits its work by thread index and a barrier separates the
- * layers (no fork/join per layer).
+ * At creation the runner infers every tensor's dimensions, groups the nodes
+ * into steps (a depthwise node and the pointwise node that alone reads it
+ * become one banded step), and plans one arena from the tensors' lifetimes;
+ * an inference allocates nothing. The whole graph runs in one OpenMP
+ * parallel region: every step splits its work by thread index and a barrier
+ * separates the steps (no fork/join per node).
  */
 #include <omp.h>
 #include <stdio.h>
@@ -11,23 +13,37 @@
 #include <string.h>
 
 #include "engine.h"
+#include "ops/ops.h"
+#include "plan.h"
+
+#define MAX_THREADS 256
+
+typedef enum { STEP_NODE, STEP_DW_PW } step_kind;
+
+typedef struct {
+  step_kind kind;
+  int node;      /* the node, or the depthwise node of a pair */
+  int node2;     /* the pointwise node of a pair */
+  int band_rows; /* depthwise output rows per band */
+} mn_step;
 
 struct mn_runner {
   const mn_model *model;
   int size, threads;
-  mn_layer_shape *shapes;
+  mn_dims *dims;     /* per value */
+  void **ptr;        /* per value: its storage */
+  void **scratch;    /* per node: its scratch, or NULL */
+  uint8_t *arena;
   uint8_t *rgb;      /* preprocessed input, size x size x 3 */
-  void *act[2];      /* ping-pong activations */
-  float *in_f32;     /* uint8 first layer run in float: its input minus the zero point */
+  mn_step *steps;
+  int n_steps;
   /* Depthwise + pointwise pairs run band by band (see run_dw_pw_bands):
-   * band_rows[i] > 0 for a depthwise layer i fused with layer i + 1; each
-   * thread has band_bytes of its own for the depthwise output of a band. */
-  int *band_rows;
+   * each thread has band_bytes of its own for the depthwise output. */
   size_t band_bytes;
   void *bands;
-  int band_threads; /* threads bands was sized for */
+  int band_threads;  /* threads bands was sized for */
   float *scores;     /* probabilities of the last run */
-  double *layer_ms;  /* per-layer time of the last run */
+  double *layer_ms;  /* per node: time of the last run */
 };
 
 static void *aligned_buffer(size_t bytes) {
@@ -39,12 +55,12 @@ static void *aligned_buffer(size_t bytes) {
 
 void mn_runner_free(mn_runner *r) {
   if (!r) return;
-  free(r->shapes);
+  free(r->dims);
+  free(r->ptr);
+  free(r->scratch);
+  free(r->arena);
   free(r->rgb);
-  free(r->act[0]);
-  free(r->act[1]);
-  free(r->in_f32);
-  free(r->band_rows);
+  free(r->steps);
   free(r->bands);
   free(r->scores);
   free(r->layer_ms);
@@ -56,58 +72,156 @@ static int default_threads(void) {
   return n > 0 ? n : 1;
 }
 
-/* ---- depthwise + pointwise in bands -----------------------------------------
+static size_t value_bytes(const mn_model *m, const mn_dims *dims, int v) {
+  const size_t elem = m->values[v].type == MN_VAL_Q8 ? 1 : 4;
+  return mn_dims_count(&dims[v]) * elem;
+}
+
+/* ---- steps ---------------------------------------------------------------------
  * A depthwise layer's output is read once, by the pointwise layer after it.
  * Run together over bands of rows, that output lives only in a band buffer
  * of ~BAND_BYTES that stays in the core's cache, instead of going out to L2 /
- * L3 and back (3.2 MB per layer at 1.0/224 f32), and the pair needs one
+ * L3 and back (3.2 MB per layer at v1 1.0/224 f32), and the pair needs one
  * barrier instead of two. */
 enum {
   BAND_BYTES = 48 * 1024,
   /* Every band streams all of the pointwise weights, so only pairs whose
-   * weights are small take bands. Measured on this machine (Zen 5, 1 MB L2):
-   * one thread runs as fast with or without bands (1.0/224 f32 and u8), the
-   * layers being compute-bound, but with two threads the pairs save a barrier
-   * each: 0.25/128 f32 0.093 -> 0.091 ms, u8 0.082 -> 0.079 ms (0.148 ->
-   * 0.129 and 0.117 -> 0.105 when this VM's two cores exchange data slowly);
-   * with all pairs banded, 1.0/224 f32 lost 9 % (1 MB of weights streamed per
-   * band). BENCHMARKS.md has the table. */
+   * weights are small take bands. Measured on a Zen 5 (1 MB L2): one thread
+   * runs as fast with or without bands (v1 1.0/224 f32 and u8), the layers
+   * being compute-bound, but with two threads the pairs save a barrier each:
+   * v1 0.25/128 f32 0.093 -> 0.091 ms, u8 0.082 -> 0.079 ms; with all pairs
+   * banded, 1.0/224 f32 lost 9 % (1 MB of weights streamed per band).
+   * BENCHMARKS.md has the table. */
   BAND_WEIGHTS_MAX = 64 * 1024
 };
 
-static int plan_bands(mn_runner *r) {
+/* The node that reads value v, when exactly one unfused node does. */
+static int sole_reader(const mn_model *m, int v, int after) {
+  int reader = -1;
+  for (int i = after + 1; i < m->n_nodes; i++) {
+    const mn_node *n = &m->nodes[i];
+    if (n->fused) continue;
+    for (int k = 0; k < 3; k++)
+      if (n->in[k] >= 0 && m->values[n->in[k]].alias_of == m->values[v].alias_of) {
+        if (reader >= 0 && reader != i) return -1;
+        reader = i;
+      }
+  }
+  return reader;
+}
+
+static int plan_steps(mn_runner *r) {
   const mn_model *m = r->model;
-  const size_t elem = m->dtype == MN_DTYPE_F32 ? sizeof(float) : 1;
-  r->band_rows = calloc((size_t)m->n_layers, sizeof *r->band_rows);
-  if (!r->band_rows) return -1;
+  r->steps = calloc((size_t)m->n_nodes + 1, sizeof *r->steps);
+  if (!r->steps) return -1;
+  const int no_bands = getenv("MOBILENET_NO_BANDS") != NULL; /* for comparisons */
   r->band_bytes = 0;
-  if (getenv("MOBILENET_NO_BANDS")) return 0; /* for comparisons: layer by layer */
-  for (int i = 0; i + 1 < m->n_layers; i++) {
-    const mn_layer *D = &m->layers[i], *P = &m->layers[i + 1];
-    if (D->kind != MN_LAYER_DWCONV || P->kind != MN_LAYER_CONV1X1 || P->fully_connected) continue;
-    if ((size_t)P->in_c * P->out_c * elem > BAND_WEIGHTS_MAX) continue;
-    const mn_layer_shape *s = &r->shapes[i];
-    const size_t row = (size_t)s->out_w * s->out_c * elem;
+  for (int i = 0; i < m->n_nodes; i++) {
+    const mn_node *n = &m->nodes[i];
+    if (n->fused) continue;
+    mn_step *s = &r->steps[r->n_steps++];
+    *s = (mn_step){STEP_NODE, i, -1, 0};
+    mn_dw_info dw;
+    size_t wbytes;
+    if (no_bands || !mn_dwconv_info(n, &dw) || n->out == m->output) continue;
+    const int j = sole_reader(m, n->out, i);
+    if (j < 0 || !mn_conv_is_pointwise(m, &m->nodes[j], &wbytes) || wbytes > BAND_WEIGHTS_MAX)
+      continue;
+    /* every node between the two must not need the depthwise output */
+    int between = 0;
+    for (int k = i + 1; k < j; k++) between |= !m->nodes[k].fused;
+    if (between) continue;
+    const mn_dims *d = &r->dims[n->out];
+    const size_t row = value_bytes(m, r->dims, n->out) / (size_t)d->h;
     int rows = (int)(BAND_BYTES / row);
-    const int min_rows = (32 + s->out_w - 1) / s->out_w; /* >= 32 pixels for the GEMM tiles */
+    const int min_rows = (32 + d->w - 1) / d->w; /* >= 32 pixels for the GEMM tiles */
     rows = rows < min_rows ? min_rows : rows;
-    rows = rows < 1 ? 1 : rows > s->out_h ? s->out_h : rows;
-    r->band_rows[i] = rows;
+    rows = rows < 1 ? 1 : rows > d->h ? d->h : rows;
+    *s = (mn_step){STEP_DW_PW, i, j, rows};
     if ((size_t)rows * row > r->band_bytes) r->band_bytes = (size_t)rows * row;
+    i = j; /* the pointwise node is in this step */
   }
   r->band_bytes = (r->band_bytes + 63) / 64 * 64;
   return 0;
 }
 
 /* Band buffers for the current thread count: 0 when the bands can run, -1
- * when none were planned (MOBILENET_NO_BANDS, or no pair qualifies) or
- * memory ran out; the pairs then run layer by layer. */
+ * when none were planned or memory ran out (the pairs then run unbanded). */
 static int ensure_bands(mn_runner *r) {
   if (!r->band_bytes || r->band_threads >= r->threads) return r->band_bytes ? 0 : -1;
   free(r->bands);
   r->bands = aligned_buffer(r->band_bytes * (size_t)r->threads);
   r->band_threads = r->bands ? r->threads : 0;
   return r->bands ? 0 : -1;
+}
+
+/* ---- memory ------------------------------------------------------------------- */
+
+/* Storage of every value and scratch of every node from one arena. A banded
+ * depthwise output has no storage unless the bands cannot run: it gets its
+ * place anyway, so the fallback never allocates. */
+static int plan_memory(mn_runner *r) {
+  const mn_model *m = r->model;
+  const int nv = m->n_values, nn = m->n_nodes;
+  int *first = malloc(sizeof(int) * (size_t)nv), *last = malloc(sizeof(int) * (size_t)nv);
+  int *step_of = malloc(sizeof(int) * (size_t)(nn ? nn : 1));
+  mn_buffer_req *req = calloc((size_t)(nv + nn), sizeof *req);
+  int *owner = malloc(sizeof(int) * (size_t)(nv + nn)); /* value, or -1 - node for scratch */
+  int rc = -1;
+  if (!first || !last || !step_of || !req || !owner) goto out;
+  for (int v = 0; v < nv; v++) first[v] = INT32_MAX, last[v] = -1;
+  for (int i = 0; i < nn; i++) step_of[i] = -1;
+  for (int s = 0; s < r->n_steps; s++) {
+    step_of[r->steps[s].node] = s;
+    if (r->steps[s].node2 >= 0) step_of[r->steps[s].node2] = s;
+  }
+  /* lifetimes, per storage root; the input is written before step 0 */
+  first[m->values[m->input].alias_of] = -1;
+  for (int i = 0; i < nn; i++) {
+    const mn_node *n = &m->nodes[i];
+    if (n->fused) continue;
+    const int s = step_of[i];
+    const int o = m->values[n->out].alias_of;
+    first[o] = s < first[o] ? s : first[o];
+    last[o] = s > last[o] ? s : last[o];
+    for (int k = 0; k < 3; k++) {
+      if (n->in[k] < 0 || m->values[n->in[k]].is_const) continue;
+      const int v = m->values[n->in[k]].alias_of;
+      last[v] = s > last[v] ? s : last[v];
+    }
+  }
+  last[m->values[m->output].alias_of] = r->n_steps; /* read after the last step */
+  int n_req = 0;
+  for (int v = 0; v < nv; v++) {
+    if (m->values[v].alias_of != v || last[v] < 0 || m->values[v].is_const) continue;
+    if (v == m->input && m->values[v].type == MN_VAL_Q8) continue; /* the rgb bytes themselves */
+    req[n_req] = (mn_buffer_req){value_bytes(m, r->dims, v) + 64, first[v], last[v], 0};
+    owner[n_req++] = v;
+  }
+  for (int i = 0; i < nn; i++) {
+    const mn_node *n = &m->nodes[i];
+    if (n->fused || !n->cls->scratch) continue;
+    const size_t bytes = n->cls->scratch(m, n, r->dims);
+    if (!bytes) continue;
+    req[n_req] = (mn_buffer_req){bytes, step_of[i], step_of[i], 0};
+    owner[n_req++] = -1 - i;
+  }
+  const size_t total = mn_plan_arena(req, n_req);
+  if (total == (size_t)-1 || !(r->arena = aligned_buffer(total))) goto out;
+  for (int k = 0; k < n_req; k++) {
+    if (owner[k] >= 0) r->ptr[owner[k]] = r->arena + req[k].offset;
+    else r->scratch[-1 - owner[k]] = r->arena + req[k].offset;
+  }
+  if (m->values[m->input].type == MN_VAL_Q8) r->ptr[m->input] = r->rgb;
+  for (int v = 0; v < nv; v++) r->ptr[v] = r->ptr[m->values[v].alias_of];
+  rc = 0;
+out:
+  free(first);
+  free(last);
+  free(step_of);
+  free(req);
+  free(owner);
+  return rc;
 }
 
 mn_status mn_runner_create(const mn_model *m, int size, int threads, mn_runner **out,
@@ -118,8 +232,8 @@ mn_status mn_runner_create(const mn_model *m, int size, int threads, mn_runner *
              MN_MAX_RESOLUTION);
     return MN_ERR_ARGUMENT;
   }
-  if (threads > 256) {
-    snprintf(err, MN_ERROR_MAX, "threads %d out of range (1..256)", threads);
+  if (threads > MAX_THREADS) {
+    snprintf(err, MN_ERROR_MAX, "threads %d out of range (1..%d)", threads, MAX_THREADS);
     return MN_ERR_ARGUMENT;
   }
   mn_runner *r = calloc(1, sizeof *r);
@@ -127,32 +241,18 @@ mn_status mn_runner_create(const mn_model *m, int size, int threads, mn_runner *
   r->model = m;
   r->size = size;
   r->threads = threads > 0 ? threads : default_threads();
-  r->shapes = calloc((size_t)m->n_layers, sizeof *r->shapes);
-  r->layer_ms = calloc((size_t)m->n_layers, sizeof *r->layer_ms);
-  if (!r->shapes || !r->layer_ms) goto oom;
-  if (mn_plan_shapes(m, size, r->shapes, err, MN_ERROR_MAX) != 0) {
+  r->dims = calloc((size_t)m->n_values, sizeof *r->dims);
+  r->ptr = calloc((size_t)m->n_values, sizeof *r->ptr);
+  r->scratch = calloc((size_t)m->n_nodes + 1, sizeof *r->scratch);
+  r->layer_ms = calloc((size_t)m->n_nodes + 1, sizeof *r->layer_ms);
+  r->scores = calloc((size_t)m->classes, sizeof *r->scores);
+  r->rgb = aligned_buffer((size_t)size * size * 3 + 64);
+  if (!r->dims || !r->ptr || !r->scratch || !r->layer_ms || !r->scores || !r->rgb) goto oom;
+  if (mn_graph_infer(m, size, r->dims, err, MN_ERROR_MAX) != 0) {
     mn_runner_free(r);
     return MN_ERR_ARGUMENT;
   }
-  size_t most = (size_t)size * size * 3;
-  for (int i = 0; i < m->n_layers; i++) {
-    size_t n = (size_t)r->shapes[i].out_h * r->shapes[i].out_w * r->shapes[i].out_c;
-    if (n > most) most = n;
-  }
-  const size_t elem = m->dtype == MN_DTYPE_F32 ? sizeof(float) : 1;
-  r->rgb = aligned_buffer((size_t)size * size * 3);
-  r->act[0] = aligned_buffer(most * elem + 64);
-  r->act[1] = aligned_buffer(most * elem + 64);
-  r->scores = calloc((size_t)m->classes, sizeof *r->scores);
-  if (!r->rgb || !r->act[0] || !r->act[1] || !r->scores) goto oom;
-  size_t f32_in = 0; /* uint8 layers on the float direct convolution */
-  for (int i = 0; i < m->n_layers; i++)
-    if (m->dtype == MN_DTYPE_U8 && m->layers[i].kind == MN_LAYER_CONV && m->layers[i].conv1p) {
-      size_t n = (size_t)r->shapes[i].in_h * r->shapes[i].in_w * r->shapes[i].in_c;
-      f32_in = n > f32_in ? n : f32_in;
-    }
-  if (f32_in && !(r->in_f32 = aligned_buffer(f32_in * sizeof(float) + 64))) goto oom;
-  if (plan_bands(r) != 0) goto oom;
+  if (plan_steps(r) != 0 || plan_memory(r) != 0) goto oom;
   *out = r;
   return MN_OK;
 oom:
@@ -166,58 +266,35 @@ int mn_runner_threads(const mn_runner *r) { return r->threads; }
 const mn_model *mn_runner_model(const mn_runner *r) { return r->model; }
 
 mn_status mn_runner_set_threads(mn_runner *r, int threads, char err[MN_ERROR_MAX]) {
-  if (threads > 256) {
-    snprintf(err, MN_ERROR_MAX, "threads %d out of range (1..256)", threads);
+  if (threads > MAX_THREADS) {
+    snprintf(err, MN_ERROR_MAX, "threads %d out of range (1..%d)", threads, MAX_THREADS);
     return MN_ERR_ARGUMENT;
   }
   r->threads = threads > 0 ? threads : default_threads();
   return MN_OK;
 }
 
-static void split(int n, int ith, int nth, int *a, int *b) {
-  *a = (int)((long long)n * ith / nth);
-  *b = (int)((long long)n * (ith + 1) / nth);
-}
+/* ---- running ---------------------------------------------------------------------- */
 
-static mn_conv_geom geometry(const mn_layer *L, const mn_layer_shape *s) {
-  mn_conv_geom g = {s->in_h, s->in_w, s->in_c, s->out_h, s->out_w, s->out_c,
-                    L->kh,   L->kw,   L->stride, s->pad_top, s->pad_left};
-  return g;
-}
-
-/* Depthwise layer i and pointwise layer i + 1 over thread ith's output rows,
- * a band at a time: the depthwise rows go to the thread's band buffer (the
- * same convolution with the padding moved by the band's first row), and the
- * GEMM turns them into the pointwise rows. Adds thread 0's time of each to
- * ms[0] and ms[1]. */
-static void run_dw_pw_bands(const mn_runner *r, int i, const void *in, void *out, int ith,
+/* The depthwise node and the pointwise node of step s over thread ith's
+ * output rows, a band at a time: the depthwise rows go to the thread's band
+ * buffer and the GEMM turns them into the pointwise rows. Adds thread 0's
+ * time of each to ms[0] and ms[1]. */
+static void run_dw_pw_bands(const mn_runner *r, const mn_exec *x, const mn_step *s, int ith,
                             int nth, double ms[2]) {
   const mn_model *m = r->model;
-  const mn_kernels *k = m->kernels;
-  const mn_layer *D = &m->layers[i], *P = &m->layers[i + 1];
-  const mn_layer_shape *s = &r->shapes[i];
-  const mn_conv_geom g = geometry(D, s);
-  const int W = s->out_w, C = s->out_c, N = P->out_c, rows = r->band_rows[i];
+  const mn_node *dw = &m->nodes[s->node], *pw = &m->nodes[s->node2];
+  const mn_dims *d = &r->dims[dw->out];
+  const size_t out_row = value_bytes(m, r->dims, pw->out) / (size_t)d->h;
   void *band = (char *)r->bands + r->band_bytes * (size_t)ith;
   int a, b;
-  split(s->out_h, ith, nth, &a, &b);
-  for (int y0 = a; y0 < b; y0 += rows) {
-    const int n = b - y0 < rows ? b - y0 : rows;
-    mn_conv_geom part = g;
-    part.out_h = n;
-    part.pad_top = g.pad_top - y0 * g.stride;
+  mn_split(d->h, ith, nth, &a, &b);
+  for (int y0 = a; y0 < b; y0 += s->band_rows) {
+    const int n = b - y0 < s->band_rows ? b - y0 : s->band_rows;
     const double t0 = ith == 0 ? omp_get_wtime() : 0.0;
-    if (m->dtype == MN_DTYPE_F32)
-      k->f32_dwconv(&part, in, D->w, band, D->act_min, D->act_max, 0, n);
-    else
-      k->u8_dwconv(&part, in, D->wq, band, &D->rq, 0, n);
+    mn_dwconv_run_rows(x, dw, y0, n, band);
     const double t1 = ith == 0 ? omp_get_wtime() : 0.0;
-    if (m->dtype == MN_DTYPE_F32)
-      mn_f32_gemm_run(P->gemm, n * W, N, C, band, (size_t)C, P->w,
-                      (float *)out + (size_t)y0 * W * N, (size_t)N, P->act_min, P->act_max, 0, 1);
-    else
-      mn_u8_gemm_run(&k->u8_gemm, n * W, N, C, band, (size_t)C, P->wq,
-                     (uint8_t *)out + (size_t)y0 * W * N, (size_t)N, &P->rq, 0, 1);
+    mn_conv_run_pixels(x, pw, band, n * d->w, (char *)x->ptr[pw->out] + (size_t)y0 * out_row);
     if (ith == 0) {
       const double t2 = omp_get_wtime();
       ms[0] += (t1 - t0) * 1e3, ms[1] += (t2 - t1) * 1e3;
@@ -225,141 +302,61 @@ static void run_dw_pw_bands(const mn_runner *r, int i, const void *in, void *out
   }
 }
 
-/* One layer's share of work for thread ith of nth. */
-static void run_layer_f32(const mn_model *m, const mn_layer *L, const mn_layer_shape *s,
-                          const float *in, float *out, int ith, int nth) {
-  const mn_kernels *k = m->kernels;
-  mn_conv_geom g = geometry(L, s);
-  int a, b;
-  switch (L->kind) {
-    case MN_LAYER_CONV:
-      split(s->out_h, ith, nth, &a, &b);
-      if (L->conv1p) /* few input channels, one panel: no im2col */
-        L->conv1p(&g, in, L->w, out, L->act_min, L->act_max, a, b);
-      else
-        mn_f32_conv_gemm(L->gemm, &g, in, L->w, out, L->act_min, L->act_max, a, b);
-      break;
-    case MN_LAYER_DWCONV:
-      split(s->out_h, ith, nth, &a, &b);
-      k->f32_dwconv(&g, in, L->w, out, L->act_min, L->act_max, a, b);
-      break;
-    case MN_LAYER_CONV1X1:
-      mn_f32_gemm_run(L->gemm, s->out_h * s->out_w, L->out_c, L->in_c, in,
-                      (size_t)L->in_c, L->w, out, (size_t)L->out_c, L->act_min, L->act_max,
-                      ith, nth);
-      break;
-    case MN_LAYER_AVGPOOL:
-      split(s->in_c, ith, nth, &a, &b);
-      mn_f32_avgpool(in, s->in_h * s->in_w, s->in_c, out, L->act_min, L->act_max, a, b);
-      break;
-    case MN_LAYER_SOFTMAX:
-      if (ith == 0) k->f32_softmax(in, L->in_c, L->beta, out);
-      break;
-    case MN_LAYER_RESHAPE:
-      break;
-  }
-}
-
-static void run_layer_u8(const mn_model *m, const mn_layer *L, const mn_layer_shape *s,
-                         const uint8_t *in, uint8_t *out, float *in_f32, int ith, int nth) {
-  const mn_kernels *k = m->kernels;
-  mn_conv_geom g = geometry(L, s);
-  int a, b;
-  switch (L->kind) {
-    case MN_LAYER_CONV:
-      if (L->conv1p) {
-        split(s->in_h * s->in_w * s->in_c, ith, nth, &a, &b);
-        k->f32_from_u8_minus(in + a, (size_t)(b - a), L->rq.in_zp, in_f32 + a);
-#pragma omp barrier
-        split(s->out_h, ith, nth, &a, &b);
-        mn_u8_conv_direct_f32(k, L->conv1p, L->w, &g, in_f32, &L->rq, out, a, b);
-      } else {
-        split(s->out_h, ith, nth, &a, &b);
-        mn_u8_conv_gemm(&k->u8_gemm, &g, in, L->wq, out, &L->rq, a, b);
-      }
-      break;
-    case MN_LAYER_DWCONV:
-      split(s->out_h, ith, nth, &a, &b);
-      k->u8_dwconv(&g, in, L->wq, out, &L->rq, a, b);
-      break;
-    case MN_LAYER_CONV1X1:
-      mn_u8_gemm_run(&k->u8_gemm, s->out_h * s->out_w, L->out_c, L->in_c, in, (size_t)L->in_c, L->wq, out,
-                     (size_t)L->out_c, &L->rq, ith, nth);
-      break;
-    case MN_LAYER_AVGPOOL:
-      split(s->in_c, ith, nth, &a, &b);
-      mn_u8_avgpool(in, s->in_h * s->in_w, s->in_c, out, L->rq.qmin, L->rq.qmax, a, b);
-      break;
-    case MN_LAYER_SOFTMAX:
-      if (ith == 0)
-        mn_u8_softmax(in, L->in_c, L->beta, L->in_scale, L->out_scale, L->out_zp, out);
-      break;
-    case MN_LAYER_RESHAPE:
-      break;
-  }
-}
-
-/* Runs the network on r->rgb and fills r->scores. */
+/* Runs the graph on r->rgb and fills r->scores. */
 static void run_network(mn_runner *r) {
   const mn_model *m = r->model;
-  const int pixels = r->size * r->size * 3;
-  if (m->dtype != MN_DTYPE_F32)
-    memcpy(r->act[0], r->rgb, (size_t)pixels); /* uint8 models take the raw bytes */
-  int final_buf = 0;
+  const mn_exec x = {m, m->kernels, r->ptr, r->dims, r->scratch};
   const int bands = ensure_bands(r) == 0;
+  const int pixels = r->size * r->size * 3;
+  memset(r->layer_ms, 0, sizeof(double) * (size_t)m->n_nodes);
 #pragma omp parallel num_threads(r->threads)
   {
     const int ith = omp_get_thread_num(), nth = omp_get_num_threads();
-    int cur = 0;
-    if (m->dtype == MN_DTYPE_F32) { /* float models take [-1, 1] */
+    if (m->values[m->input].type == MN_VAL_F32) { /* float models take [-1, 1] */
       int a, b;
-      split(pixels, ith, nth, &a, &b);
-      m->kernels->f32_from_u8(r->rgb + a, (size_t)(b - a), (float *)r->act[0] + a);
+      mn_split(pixels, ith, nth, &a, &b);
+      m->kernels->f32_from_u8(r->rgb + a, (size_t)(b - a), (float *)r->ptr[m->input] + a);
 #pragma omp barrier
     }
     double t0 = omp_get_wtime();
-    for (int i = 0; i < m->n_layers; i++) {
-      const mn_layer *L = &m->layers[i];
-      if (L->kind == MN_LAYER_RESHAPE) {
-        if (ith == 0) r->layer_ms[i] = 0.0;
-        continue; /* same data, same buffer */
-      }
-      if (bands && r->band_rows[i]) { /* this depthwise layer and the pointwise one after it */
+    for (int k = 0; k < r->n_steps; k++) {
+      const mn_step *s = &r->steps[k];
+      if (s->kind == STEP_DW_PW && bands) {
         double ms[2] = {0.0, 0.0};
-        run_dw_pw_bands(r, i, r->act[cur], r->act[cur ^ 1], ith, nth, ms);
-        cur ^= 1;
+        run_dw_pw_bands(r, &x, s, ith, nth, ms);
 #pragma omp barrier
         if (ith == 0) {
           const double t1 = omp_get_wtime();
-          /* the barrier's wait goes to the pointwise layer */
-          r->layer_ms[i] = ms[0];
-          r->layer_ms[i + 1] = (t1 - t0) * 1e3 - ms[0];
+          r->layer_ms[s->node] = ms[0]; /* the barrier's wait goes to the pointwise node */
+          r->layer_ms[s->node2] = (t1 - t0) * 1e3 - ms[0];
           t0 = t1;
         }
-        i++;
         continue;
       }
-      if (m->dtype == MN_DTYPE_F32)
-        run_layer_f32(m, L, &r->shapes[i], r->act[cur], r->act[cur ^ 1], ith, nth);
-      else
-        run_layer_u8(m, L, &r->shapes[i], r->act[cur], r->act[cur ^ 1], r->in_f32, ith, nth);
-      cur ^= 1;
+      const mn_node *n = &m->nodes[s->node];
+      n->cls->run(&x, n, ith, nth);
+      if (s->kind == STEP_DW_PW) { /* no band buffers: one node after the other */
+#pragma omp barrier
+        const mn_node *p = &m->nodes[s->node2];
+        p->cls->run(&x, p, ith, nth);
+      }
 #pragma omp barrier
       if (ith == 0) {
-        double t1 = omp_get_wtime();
-        r->layer_ms[i] = (t1 - t0) * 1e3;
+        const double t1 = omp_get_wtime();
+        r->layer_ms[s->node] = (t1 - t0) * 1e3;
         t0 = t1;
       }
     }
-    if (ith == 0) final_buf = cur;
   }
-  if (m->dtype == MN_DTYPE_F32) {
-    memcpy(r->scores, r->act[final_buf], (size_t)m->classes * sizeof(float));
+  const void *out = r->ptr[m->output];
+  const mn_value *ov = &m->values[m->output];
+  if (ov->type == MN_VAL_F32) {
+    memcpy(r->scores, out, (size_t)m->classes * sizeof(float));
   } else {
-    const uint8_t *q = r->act[final_buf];
-    for (int i = 0; i < m->classes; i++)
-      r->scores[i] = m->out_scale * (float)((int32_t)q[i] - m->out_zp);
+    const uint8_t *q = out;
+    for (int i = 0; i < m->classes; i++) r->scores[i] = ov->scale * (float)((int32_t)q[i] - ov->zp);
   }
+  if (m->logits) mn_f32_softmax(r->scores, m->classes, 1.0f, r->scores);
 }
 
 /* Short label: the first name of the class description. */
@@ -417,6 +414,6 @@ const float *mn_runner_scores(const mn_runner *r, int *count) {
 }
 
 int mn_runner_layer_times(const mn_runner *r, double *ms, int max) {
-  for (int i = 0; i < r->model->n_layers && i < max; i++) ms[i] = r->layer_ms[i];
-  return r->model->n_layers;
+  for (int i = 0; i < r->model->n_nodes && i < max; i++) ms[i] = r->layer_ms[i];
+  return r->model->n_nodes;
 }

@@ -15,7 +15,7 @@ enum { MODEL_OPERATOR_CODES = 1, MODEL_SUBGRAPHS = 2, MODEL_DESCRIPTION = 3, MOD
 enum { OPCODE_DEPRECATED_BUILTIN = 0, OPCODE_CUSTOM = 1, OPCODE_BUILTIN = 3 };
 enum { SUBGRAPH_TENSORS = 0, SUBGRAPH_INPUTS = 1, SUBGRAPH_OUTPUTS = 2, SUBGRAPH_OPERATORS = 3 };
 enum { TENSOR_SHAPE = 0, TENSOR_TYPE = 1, TENSOR_BUFFER = 2, TENSOR_NAME = 3, TENSOR_QUANT = 4 };
-enum { QUANT_SCALE = 2, QUANT_ZERO_POINT = 3 };
+enum { QUANT_SCALE = 2, QUANT_ZERO_POINT = 3, QUANT_DIMENSION = 6 };
 enum { OPERATOR_OPCODE = 0, OPERATOR_INPUTS = 1, OPERATOR_OUTPUTS = 2, OPERATOR_OPTIONS = 4 };
 enum { BUFFER_DATA = 0, BUFFER_OFFSET = 1, BUFFER_SIZE = 2 };
 
@@ -45,6 +45,18 @@ const char *tfl_op_name(int code) {
   return op_names[code];
 }
 
+const char *tfl_type_name(int type) {
+  switch (type) {
+    case TFL_FLOAT32: return "float32";
+    case TFL_FLOAT16: return "float16";
+    case TFL_INT32: return "int32";
+    case TFL_UINT8: return "uint8";
+    case TFL_INT64: return "int64";
+    case TFL_INT8: return "int8";
+    default: return "another type";
+  }
+}
+
 static int type_size(int type) {
   switch (type) {
     case TFL_FLOAT32: case TFL_INT32: return 4;
@@ -63,14 +75,59 @@ static int fail(char *err, size_t err_size, const char *fmt, ...) {
   return -1;
 }
 
-static int is_supported(int code) {
-  switch (code) {
-    case TFL_OP_AVERAGE_POOL_2D: case TFL_OP_CONV_2D: case TFL_OP_DEPTHWISE_CONV_2D:
-    case TFL_OP_FULLY_CONNECTED: case TFL_OP_RESHAPE: case TFL_OP_SOFTMAX: case TFL_OP_SQUEEZE:
-      return 1;
-    default:
-      return 0;
+/* Quantization parameters: one scale and zero point, or one scale per
+ * channel of quantized_dim with zero points all 0 (TensorFlow 2 weights).
+ * Zero points must lie in the type's range and scales be finite and
+ * positive: the kernels do integer arithmetic on them unchecked. */
+static int read_quantization(fb_buffer *fb, fb_table q, tfl_tensor *out, int index, char *err,
+                             size_t err_size) {
+  fb_vector scale = fb_vector_field(fb, q, QUANT_SCALE, 4);
+  fb_vector zp = fb_vector_field(fb, q, QUANT_ZERO_POINT, 8);
+  if (scale.count == 0) return 0; /* min/max only: not quantized */
+  if (scale.count > TFL_MAX_CHANNEL_SCALES)
+    return fail(err, err_size, "tensor %d (%s) has %u quantization scales", index, out->name,
+                scale.count);
+  if (zp.count != 0 && zp.count != 1 && zp.count != scale.count)
+    return fail(err, err_size, "tensor %d (%s) has %u scales and %u zero points", index,
+                out->name, scale.count, zp.count);
+  out->quantized = 1;
+  out->n_scales = (int)scale.count;
+  out->quantized_dim = fb_i32(fb, q, QUANT_DIMENSION, 0);
+  for (uint32_t i = 0; i < scale.count; i++) {
+    const float s = fb_vector_f32(fb, scale, i);
+    /* 1e-30 .. 1e6: below, scale products underflow; above, no 8-bit tensor means anything */
+    if (!(s >= 1e-30f && s <= 1e6f))
+      return fail(err, err_size, "tensor %d (%s) has an invalid quantization scale %g%s", index,
+                  out->name, (double)s, scale.count > 1 ? " (per channel)" : "");
   }
+  out->scale = fb_vector_f32(fb, scale, 0);
+  int64_t lo = INT32_MIN, hi = INT32_MAX;
+  if (out->type == TFL_UINT8) lo = 0, hi = 255;
+  else if (out->type == TFL_INT8) lo = -128, hi = 127;
+  for (uint32_t i = 0; i < zp.count; i++) {
+    const int64_t z = fb_vector_i64(fb, zp, i);
+    if (z < lo || z > hi || (scale.count > 1 && z != 0))
+      return fail(err, err_size, "tensor %d (%s) has zero point %lld, outside %s", index,
+                  out->name, (long long)z,
+                  scale.count > 1 ? "0 (per-channel quantization is symmetric)"
+                  : out->type == TFL_UINT8 ? "0..255 (uint8)"
+                  : out->type == TFL_INT8 ? "-128..127 (int8)" : "int32");
+  }
+  out->zero_point = zp.count ? (int32_t)fb_vector_i64(fb, zp, 0) : 0;
+  if (scale.count > 1) {
+    if (out->quantized_dim < 0 || out->quantized_dim >= out->rank ||
+        out->shape[out->quantized_dim] != (int)scale.count)
+      return fail(err, err_size,
+                  "tensor %d (%s) has %u per-channel scales along dimension %d, which has %d "
+                  "channels",
+                  index, out->name, scale.count, out->quantized_dim,
+                  out->quantized_dim >= 0 && out->quantized_dim < out->rank
+                      ? out->shape[out->quantized_dim] : 0);
+    out->scales = malloc(scale.count * sizeof *out->scales);
+    if (!out->scales) return fail(err, err_size, "out of memory");
+    for (uint32_t i = 0; i < scale.count; i++) out->scales[i] = fb_vector_f32(fb, scale, i);
+  }
+  return 0;
 }
 
 /* Reads tensor i; buffers are resolved against the whole file. */
@@ -97,21 +154,7 @@ static int read_tensor(fb_buffer *fb, fb_table t, fb_vector buffers, tfl_tensor 
   }
 
   fb_table q = fb_table_field(fb, t, TENSOR_QUANT);
-  if (q) {
-    fb_vector scale = fb_vector_field(fb, q, QUANT_SCALE, 4);
-    fb_vector zp = fb_vector_field(fb, q, QUANT_ZERO_POINT, 8);
-    if (scale.count > 1)
-      return fail(err, err_size, "tensor %d (%s) uses per-channel quantization, not supported",
-                  index, out->name);
-    if (scale.count == 1) {
-      out->quantized = 1;
-      out->scale = fb_vector_f32(fb, scale, 0);
-      out->zero_point = zp.count ? (int32_t)fb_vector_i64(fb, zp, 0) : 0;
-      if (!(out->scale > 0.0f) || out->scale > 1e6f)
-        return fail(err, err_size, "tensor %d (%s) has an invalid quantization scale", index,
-                    out->name);
-    }
-  }
+  if (q && read_quantization(fb, q, out, index, err, err_size) != 0) return -1;
 
   uint32_t b = fb_u32(fb, t, TENSOR_BUFFER, 0);
   if (b != 0) {
@@ -146,11 +189,12 @@ static int read_tensor(fb_buffer *fb, fb_table t, fb_vector buffers, tfl_tensor 
   return 0;
 }
 
-static int read_options(fb_buffer *fb, fb_table opt, tfl_op *op) {
+static void read_options(fb_buffer *fb, fb_table opt, tfl_op *op) {
   op->stride_w = op->stride_h = 1;
   op->dilation_w = op->dilation_h = 1;
   op->depth_multiplier = 1;
   op->beta = 1.0f;
+  op->n_squeeze = -1;
   switch (op->code) {
     case TFL_OP_CONV_2D:
       op->padding = fb_i8(fb, opt, 0, 0);
@@ -179,15 +223,31 @@ static int read_options(fb_buffer *fb, fb_table opt, tfl_op *op) {
       break;
     case TFL_OP_FULLY_CONNECTED:
       op->activation = fb_i8(fb, opt, 0, 0);
-      if (fb_i8(fb, opt, 1, 0) != 0) return -1; /* shuffled weights format */
+      op->weights_format = fb_i8(fb, opt, 1, 0);
+      op->keep_dims = fb_u8(fb, opt, 2, 0);
       break;
+    case TFL_OP_ADD: case TFL_OP_MUL: case TFL_OP_SUB:
+      op->activation = fb_i8(fb, opt, 0, 0);
+      break;
+    case TFL_OP_MEAN:
+      op->keep_dims = fb_u8(fb, opt, 0, 0);
+      break;
+    case TFL_OP_SQUEEZE: {
+      fb_vector dims = fb_vector_field(fb, opt, 0, 4);
+      if (dims.count > 0 && dims.count <= TFL_MAX_RANK) {
+        op->n_squeeze = (int)dims.count;
+        for (uint32_t i = 0; i < dims.count; i++) op->squeeze_dims[i] = fb_vector_i32(fb, dims, i);
+      } else if (dims.count > TFL_MAX_RANK) {
+        op->n_squeeze = TFL_MAX_RANK + 1; /* refused by the graph builder */
+      }
+      break;
+    }
     case TFL_OP_SOFTMAX:
       op->beta = fb_f32(fb, opt, 0, 1.0f);
       break;
     default:
       break;
   }
-  return 0;
 }
 
 int tfl_parse(const uint8_t *data, size_t size, tfl_model *model, char *err, size_t err_size) {
@@ -223,12 +283,6 @@ int tfl_parse(const uint8_t *data, size_t size, tfl_model *model, char *err, siz
     int dep = fb_i8(&fb, oc, OPCODE_DEPRECATED_BUILTIN, 0);
     int code = fb_i32(&fb, oc, OPCODE_BUILTIN, 0);
     codes[i] = dep > code ? dep : code;
-    if (codes[i] == 32 /* CUSTOM */) {
-      char custom[64];
-      fb_string_field(&fb, oc, OPCODE_CUSTOM, custom, sizeof custom);
-      fail(err, err_size, "unsupported operator CUSTOM (%s)", custom);
-      goto out;
-    }
   }
   if (fb.failed) goto corrupt;
 
@@ -285,20 +339,13 @@ int tfl_parse(const uint8_t *data, size_t size, tfl_model *model, char *err, siz
       goto out;
     }
     op->code = codes[ci];
-    if (!is_supported(op->code)) {
-      const char *name = tfl_op_name(op->code);
-      if (name)
-        fail(err, err_size, "unsupported operator %s (operator %u)", name, i);
-      else
-        fail(err, err_size, "unsupported operator code %d (operator %u)", op->code, i);
-      goto out;
-    }
     fb_vector in = fb_vector_field(&fb, o, OPERATOR_INPUTS, 4);
     fb_vector outv = fb_vector_field(&fb, o, OPERATOR_OUTPUTS, 4);
     if (fb.failed) goto corrupt;
     if (in.count < 1 || in.count > TFL_MAX_OP_INPUTS || outv.count != 1) {
+      const char *name = tfl_op_name(op->code);
       fail(err, err_size, "operator %u (%s) has %u inputs and %u outputs", i,
-           tfl_op_name(op->code), in.count, outv.count);
+           name ? name : "unknown code", in.count, outv.count);
       goto out;
     }
     op->n_inputs = (int)in.count;
@@ -315,11 +362,7 @@ int tfl_parse(const uint8_t *data, size_t size, tfl_model *model, char *err, siz
       goto out;
     }
     fb_table opt = fb_table_field(&fb, o, OPERATOR_OPTIONS);
-    if (read_options(&fb, opt, op) != 0) {
-      fail(err, err_size, "operator %u (%s) uses a shuffled weights format", i,
-           tfl_op_name(op->code));
-      goto out;
-    }
+    read_options(&fb, opt, op);
     if (fb.failed) goto corrupt;
   }
   rc = 0;
@@ -334,6 +377,7 @@ out:
 }
 
 void tfl_free(tfl_model *model) {
+  for (int i = 0; model->tensors && i < model->n_tensors; i++) free(model->tensors[i].scales);
   free(model->tensors);
   free(model->ops);
   model->tensors = NULL;

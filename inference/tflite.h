@@ -11,13 +11,25 @@ enum { TFL_FLOAT32 = 0, TFL_FLOAT16 = 1, TFL_INT32 = 2, TFL_UINT8 = 3, TFL_INT64
 
 /* BuiltinOperator values the engine runs. */
 enum {
+  TFL_OP_ADD = 0,
   TFL_OP_AVERAGE_POOL_2D = 1,
   TFL_OP_CONV_2D = 3,
   TFL_OP_DEPTHWISE_CONV_2D = 4,
+  TFL_OP_DEQUANTIZE = 6,
   TFL_OP_FULLY_CONNECTED = 9,
+  TFL_OP_LOGISTIC = 14,
+  TFL_OP_MUL = 18,
+  TFL_OP_RELU = 19,
+  TFL_OP_RELU6 = 21,
   TFL_OP_RESHAPE = 22,
   TFL_OP_SOFTMAX = 25,
-  TFL_OP_SQUEEZE = 43
+  TFL_OP_CUSTOM = 32,
+  TFL_OP_PAD = 34,
+  TFL_OP_MEAN = 40,
+  TFL_OP_SUB = 41,
+  TFL_OP_SQUEEZE = 43,
+  TFL_OP_QUANTIZE = 114,
+  TFL_OP_HARD_SWISH = 117
 };
 
 enum { TFL_PAD_SAME = 0, TFL_PAD_VALID = 1 };
@@ -25,6 +37,7 @@ enum { TFL_ACT_NONE = 0, TFL_ACT_RELU = 1, TFL_ACT_RELU_N1_TO_1 = 2, TFL_ACT_REL
 
 #define TFL_MAX_RANK 4
 #define TFL_MAX_OP_INPUTS 3
+#define TFL_MAX_CHANNEL_SCALES 8192
 
 typedef struct {
   char name[96];
@@ -34,9 +47,12 @@ typedef struct {
   int64_t elements;
   const uint8_t *data; /* constant contents inside the file, or NULL */
   size_t data_size;
-  int quantized;       /* has one scale and zero point */
-  float scale;
-  int32_t zero_point;
+  int quantized;       /* has quantization parameters (one scale, or one per channel) */
+  float scale;         /* the scale (the first one when per channel) */
+  int32_t zero_point;  /* checked against the type's range */
+  float *scales;       /* per-channel scales (n_scales > 1), owned by the model */
+  int n_scales;
+  int quantized_dim;   /* the dimension the per-channel scales run along */
 } tfl_tensor;
 
 typedef struct {
@@ -47,6 +63,10 @@ typedef struct {
   int padding, stride_w, stride_h, activation;
   int depth_multiplier, dilation_w, dilation_h;
   int filter_w, filter_h;
+  int keep_dims;             /* MEAN; FULLY_CONNECTED keep_num_dims */
+  int weights_format;        /* FULLY_CONNECTED: 0 = default */
+  int n_squeeze;             /* SQUEEZE: dims listed (-1: none given) */
+  int squeeze_dims[TFL_MAX_RANK];
   float beta;
 } tfl_op;
 
@@ -60,12 +80,17 @@ typedef struct {
 } tfl_model;
 
 /* Parses a TFLite flatbuffer held in memory (the tensors point into it, so
- * data must outlive the model). Refuses any operator outside the set above,
- * naming it. Returns 0, or -1 with a message in err. */
+ * data must outlive the model). Any operator code is read; which ones run is
+ * the graph builder's decision. Numbers the kernels will trust are checked
+ * here: zero points within their type's range, scales finite and positive,
+ * per-channel scale counts equal to the channel count. Returns 0, or -1 with
+ * a message in err. */
 int tfl_parse(const uint8_t *data, size_t size, tfl_model *model, char *err, size_t err_size);
 void tfl_free(tfl_model *model);
 
 /* Name of a BuiltinOperator code ("CONV_2D"), or NULL when unknown. */
 const char *tfl_op_name(int code);
+/* Name of a TensorType ("uint8"), or "type N". */
+const char *tfl_type_name(int type);
 
 #endif

@@ -144,7 +144,7 @@ gst_mobilenet_model_config_resolve (const GstMobilenetModelConfig * config,
   if (config->model_path && *config->model_path)
     return g_strdup (config->model_path);
   mn_models_dir (config->models_dir, dir, sizeof dir);
-  if (mn_models_find (dir, (float) config->alpha,
+  if (mn_models_find (dir, MN_ARCH_V1, (float) config->alpha,
           config->dtype == GST_MOBILENET_DTYPE_U8 ? MN_DTYPE_U8 : MN_DTYPE_F32,
           config->resolution, path, sizeof path, err) != MN_OK)
     return NULL;

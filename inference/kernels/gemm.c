@@ -165,11 +165,13 @@ void mn_u8_gemm_run(const mn_u8_gemm *g, int m, int n, int k, const uint8_t *a, 
   const int mb = (m + g->mr - 1) / g->mr, nb = (n + g->nr - 1) / g->nr;
   const size_t panel_bytes = mn_u8_gemm_packed_size(g, g->nr, k);
   const tile_share sh = share_tiles(mb, nb, ith, nth);
+  mn_requant panel_rq = *rq; /* per-channel scales start at the panel's first column */
   for (int t = sh.t0; t < sh.t1; t++) {
     const tile_pos p = tile_at(&sh, t, m, n, g->mr, g->nr);
+    if (rq->scales) panel_rq.scales = rq->scales + p.col;
     g->ukernel(p.mr, p.nc, k, a + (size_t)p.row * a_stride, a_stride,
                (const uint8_t *)packed + (size_t)p.panel * panel_bytes,
-               c + (size_t)p.row * c_stride + p.col, c_stride, rq);
+               c + (size_t)p.row * c_stride + p.col, c_stride, &panel_rq);
   }
 }
 
@@ -181,6 +183,6 @@ void mn_u8_gemm_ref(int m, int n, int k, const uint8_t *a, const uint8_t *w_nk, 
       for (int q = 0; q < k; q++)
         acc += ((int32_t)a[(size_t)i * k + q] - rq->in_zp) *
                ((int32_t)w_nk[(size_t)j * k + q] - w_zp);
-      c[(size_t)i * n + j] = mn_requantize(acc, rq);
+      c[(size_t)i * n + j] = mn_requantize_at(acc, rq, j);
     }
 }

@@ -10,6 +10,7 @@
 #define MN_KERNELS_H
 
 #include <stddef.h>
+#include <math.h>
 #include <stdint.h>
 
 /* ---- instruction-set levels ------------------------------------------- */
@@ -26,13 +27,23 @@ typedef enum {
 mn_isa mn_isa_detect(void);
 const char *mn_isa_name(mn_isa isa);
 
-/* ---- uint8 requantization (TFLite semantics, as the reference) --------- */
+/* ---- 8-bit requantization ------------------------------------------------
+ * Two arithmetics, chosen per layer when the model is built:
+ *  - per tensor (scales == NULL): TFLite's reference semantics, as the
+ *    independent reference computes them: q = zp + round-half-away(acc *
+ *    mult) with mult = in_scale * w_scale / out_scale in double;
+ *  - per channel (scales != NULL): XNNPACK's, which LiteRT runs for the
+ *    TensorFlow 2 int8 files: q = zp + round-half-even((float)acc * scale[c])
+ *    with scale[c] = in_scale * w_scale[c] / out_scale in float.
+ * Both clamp to [qmin, qmax]. */
 
 typedef struct {
-  double mult;    /* input_scale * weight_scale / output_scale */
-  int32_t in_zp;  /* input zero point */
-  int32_t w_zp;   /* weight zero point */
-  int32_t out_zp; /* output zero point */
+  double mult;          /* per tensor */
+  const float *scales;  /* per channel, or NULL; channel c uses scales[c % period] */
+  int period;
+  int32_t in_zp;        /* input zero point */
+  int32_t w_zp;         /* weight zero point */
+  int32_t out_zp;       /* output zero point */
   int32_t qmin, qmax;
 } mn_requant;
 
@@ -47,6 +58,24 @@ static inline uint8_t mn_requantize(int32_t acc, const mn_requant *rq) {
   if (r < rq->qmin) r = rq->qmin;
   if (r > rq->qmax) r = rq->qmax;
   return (uint8_t)r;
+}
+
+/* XNNPACK's fp32 requantization of one value with multiplier scale: the
+ * product clamped to the output range (integer bounds: clamping before or
+ * after rounding is the same), rounded half to even (lrintf in the default
+ * rounding mode, as XNNPACK's magic-number addition and cvtps2dq). */
+static inline uint8_t mn_requantize_fp32(int32_t acc, float scale, const mn_requant *rq) {
+  float v = (float)acc * scale;
+  const float lo = (float)(rq->qmin - rq->out_zp), hi = (float)(rq->qmax - rq->out_zp);
+  v = v < lo ? lo : v;
+  v = v > hi ? hi : v;
+  return (uint8_t)((int32_t)lrintf(v) + rq->out_zp);
+}
+
+/* Either arithmetic for output channel c. */
+static inline uint8_t mn_requantize_at(int32_t acc, const mn_requant *rq, int c) {
+  return rq->scales ? mn_requantize_fp32(acc, rq->scales[c % rq->period], rq)
+                    : mn_requantize(acc, rq);
 }
 
 /* ---- float32 GEMM: C[m][n] = A[m][k] * W[k][n] + bias, clamped ---------- */
@@ -150,6 +179,8 @@ void mn_u8_dw_pack(int kh, int kw, int c, const uint8_t *w, int32_t w_zp, const 
 typedef void (*mn_f32_conv1p_fn)(const mn_conv_geom *g, const float *in, const float *panel,
                                  float *out, float lo, float hi, int y0, int y1);
 
+typedef enum { MN_UNARY_HARD_SWISH, MN_UNARY_RELU, MN_UNARY_RELU6, MN_UNARY_LOGISTIC } mn_unary;
+
 typedef struct {
   mn_isa isa;
   mn_f32_gemm f32_gemm;        /* wide tile */
@@ -172,6 +203,9 @@ typedef struct {
    * requantized to bytes (as mn_requantize of the same int32) */
   void (*f32_from_u8_minus)(const uint8_t *in, size_t n, int32_t zp, float *out);
   void (*u8_requantize_f32)(const float *acc, size_t n, const mn_requant *rq, uint8_t *out);
+  /* float activations (mn_f32_unary_ref) and 8-bit table lookups */
+  void (*f32_unary)(mn_unary op, const float *in, size_t n, float *out);
+  void (*u8_lut)(const uint8_t *in, size_t n, const uint8_t lut[256], uint8_t *out);
 } mn_kernels;
 
 /* The GEMM shape that wastes least on n output columns. */
@@ -209,6 +243,11 @@ void mn_f32_avgpool(const float *in, int pixels, int c, float *out, float lo, fl
                     int c1);
 void mn_u8_avgpool(const uint8_t *in, int pixels, int c, uint8_t *out, int32_t qmin, int32_t qmax,
                    int c0, int c1);
+
+/* ---- elementwise ------------------------------------------------------------ */
+/* hard-swish as XNNPACK's f32 kernels: x * clamp(x / 6 + 1/2, 0, 1) */
+void mn_f32_unary_ref(mn_unary op, const float *in, size_t n, float *out);
+void mn_u8_lut_ref(const uint8_t *in, size_t n, const uint8_t lut[256], uint8_t *out);
 
 /* ---- softmax (float64 inside, as the reference) -------------------------- */
 void mn_f32_softmax(const float *in, int n, float beta, float *out);

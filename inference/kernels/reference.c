@@ -6,7 +6,7 @@
 #include "kernels.h"
 
 void mn_requantize_row(const int32_t *acc, int n, const mn_requant *rq, uint8_t *out) {
-  for (int i = 0; i < n; i++) out[i] = mn_requantize(acc[i], rq);
+  for (int i = 0; i < n; i++) out[i] = mn_requantize_at(acc[i], rq, i);
 }
 
 static float clampf(float v, float lo, float hi) { return v < lo ? lo : v > hi ? hi : v; }
@@ -61,7 +61,7 @@ void mn_u8_conv_ref(const mn_conv_geom *g, const uint8_t *in, const uint8_t *w_o
                      ((int32_t)w_ohwi[(((size_t)o * g->kh + ky) * g->kw + kx) * g->in_c + c] -
                       w_zp);
           }
-        out[((size_t)y * g->out_w + x) * g->out_c + o] = mn_requantize(acc, rq);
+        out[((size_t)y * g->out_w + x) * g->out_c + o] = mn_requantize_at(acc, rq, o);
       }
 }
 
@@ -78,7 +78,7 @@ void mn_u8_dwconv_ref(const mn_conv_geom *g, const uint8_t *in, const uint8_t *w
             acc += ((int32_t)in[((size_t)iy * g->in_w + ix) * g->in_c + c] - rq->in_zp) *
                    ((int32_t)w[((size_t)ky * g->kw + kx) * g->in_c + c] - w_zp);
           }
-        out[((size_t)y * g->out_w + x) * g->in_c + c] = mn_requantize(acc, rq);
+        out[((size_t)y * g->out_w + x) * g->in_c + c] = mn_requantize_at(acc, rq, c);
       }
 }
 
@@ -149,4 +149,27 @@ void mn_u8_softmax(const uint8_t *in, int n, float beta, float in_scale, float o
     q_of[d] = (uint8_t)(q < 0 ? 0 : q > 255 ? 255 : q);
   }
   for (int i = 0; i < n; i++) out[i] = q_of[mx - in[i]];
+}
+
+void mn_f32_unary_ref(mn_unary op, const float *in, size_t n, float *out) {
+  for (size_t i = 0; i < n; i++) {
+    const float x = in[i];
+    float y;
+    switch (op) {
+      case MN_UNARY_HARD_SWISH: {
+        float t = x * (1.0f / 6.0f) + 0.5f;
+        t = t < 0.0f ? 0.0f : t > 1.0f ? 1.0f : t;
+        y = x * t;
+        break;
+      }
+      case MN_UNARY_RELU: y = x < 0.0f ? 0.0f : x; break;
+      case MN_UNARY_RELU6: y = x < 0.0f ? 0.0f : x > 6.0f ? 6.0f : x; break;
+      default: y = 1.0f / (1.0f + expf(-x)); break;
+    }
+    out[i] = y;
+  }
+}
+
+void mn_u8_lut_ref(const uint8_t *in, size_t n, const uint8_t lut[256], uint8_t *out) {
+  for (size_t i = 0; i < n; i++) out[i] = lut[in[i]];
 }

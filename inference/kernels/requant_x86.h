@@ -11,6 +11,17 @@
 #include "kernels.h"
 
 #if defined(__AVX512F__)
+/* XNNPACK's fp32 requantization of 16 accumulators with 16 multipliers
+ * (mn_requantize_fp32): product, clamp to the output range less the zero
+ * point, round half to even (vcvtps2dq), add the zero point. */
+static inline __m128i mn_requantize16_avx512_fp32(__m512i acc, const float *scales,
+                                                  const mn_requant *rq) {
+  __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), _mm512_loadu_ps(scales));
+  v = _mm512_min_ps(_mm512_max_ps(v, _mm512_set1_ps((float)(rq->qmin - rq->out_zp))),
+                    _mm512_set1_ps((float)(rq->qmax - rq->out_zp)));
+  return _mm512_cvtepi32_epi8(_mm512_add_epi32(_mm512_cvtps_epi32(v), _mm512_set1_epi32(rq->out_zp)));
+}
+
 /* 16 int32 accumulators -> 16 bytes, the exact double computation. */
 static __attribute__((noinline, cold)) __m128i mn_requantize16_avx512_exact(__m512i acc,
                                                                           const mn_requant *rq) {
@@ -69,6 +80,18 @@ static inline __m128i mn_requantize16_avx512(__m512i acc, const mn_requant *rq) 
 #endif
 
 #if defined(__AVX2__)
+/* XNNPACK's fp32 requantization of 8 accumulators with 8 multipliers
+ * (mn_requantize_fp32); the bytes in the low half. */
+static inline __m128i mn_requantize8_avx2_fp32(__m256i acc, const float *scales,
+                                               const mn_requant *rq) {
+  __m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(acc), _mm256_loadu_ps(scales));
+  v = _mm256_min_ps(_mm256_max_ps(v, _mm256_set1_ps((float)(rq->qmin - rq->out_zp))),
+                    _mm256_set1_ps((float)(rq->qmax - rq->out_zp)));
+  const __m256i q = _mm256_add_epi32(_mm256_cvtps_epi32(v), _mm256_set1_epi32(rq->out_zp));
+  const __m128i w16 = _mm_packus_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1));
+  return _mm_packus_epi16(w16, w16);
+}
+
 /* 8 int32 accumulators -> 8 bytes (low half of the result), exactly. */
 static __attribute__((noinline, cold)) __m128i mn_requantize8_avx2_exact(__m256i acc,
                                                                        const mn_requant *rq) {

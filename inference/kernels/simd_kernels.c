@@ -727,11 +727,54 @@ typedef int64_t vl __attribute__((vector_size(VW * 8)));
 static inline vi select_vi(vi m, vi a, vi b) { return (a & m) | (b & ~m); }
 static inline vd select_vd(vl m, vd a, vd b) { return (vd)(((vl)a & m) | ((vl)b & ~m)); }
 
+/* Per-channel (fp32) requantization of n accumulators whose first is
+ * channel 0 of the scales' period (a multiple of VW, or at least n). */
+static void requantize_row_fp32(const int32_t *restrict acc, int n, const mn_requant *rq,
+                                uint8_t *restrict out) {
+  const float *restrict sc = rq->scales;
+  const int period = rq->period;
+  const float lo = (float)(rq->qmin - rq->out_zp), hi = (float)(rq->qmax - rq->out_zp);
+  const int32_t zp = rq->out_zp;
+  (void)lo, (void)hi, (void)zp; /* the scalar tail reads rq */
+  int i = 0, j = 0;
+#if defined(__AVX2__) && VW == 8
+  const __m256 vlo = _mm256_set1_ps(lo), vhi = _mm256_set1_ps(hi);
+  const __m256i vzp = _mm256_set1_epi32(zp);
+  for (; i + 8 <= n; i += 8) {
+    __m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_loadu_si256((const __m256i *)(acc + i))),
+                             _mm256_loadu_ps(sc + j));
+    v = _mm256_min_ps(_mm256_max_ps(v, vlo), vhi);
+    const __m256i q = _mm256_add_epi32(_mm256_cvtps_epi32(v), vzp);
+    const __m128i w16 = _mm_packus_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1));
+    _mm_storel_epi64((__m128i *)(out + i), _mm_packus_epi16(w16, w16));
+    j = j + 8 >= period ? 0 : j + 8;
+  }
+#elif defined(__AVX512F__) && VW == 16
+  const __m512 vlo = _mm512_set1_ps(lo), vhi = _mm512_set1_ps(hi);
+  const __m512i vzp = _mm512_set1_epi32(zp);
+  for (; i + 16 <= n; i += 16) {
+    __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_loadu_si512(acc + i)), _mm512_loadu_ps(sc + j));
+    v = _mm512_min_ps(_mm512_max_ps(v, vlo), vhi);
+    _mm_storeu_si128((__m128i *)(out + i),
+                     _mm512_cvtepi32_epi8(_mm512_add_epi32(_mm512_cvtps_epi32(v), vzp)));
+    j = j + 16 >= period ? 0 : j + 16;
+  }
+#endif
+  for (; i < n; i++) {
+    out[i] = mn_requantize_fp32(acc[i], sc[j], rq);
+    j = j + 1 >= period ? 0 : j + 1;
+  }
+}
+
 static void requantize_row(const int32_t *restrict acc, int n, const mn_requant *rq_in,
                            uint8_t *restrict out) {
   /* a local copy: byte stores may alias *rq_in, which would reload and
    * re-broadcast every constant per vector */
   const mn_requant rq_copy = *rq_in, *rq = &rq_copy;
+  if (rq->scales) {
+    requantize_row_fp32(acc, n, rq, out);
+    return;
+  }
   const double mult = rq->mult;
   const int32_t zp = rq->out_zp, qmin = rq->qmin, qmax = rq->qmax;
   const vd vm = (vd){0} + mult, big = (vd){0} + 1073741824.0, half = (vd){0} + 0.5;
@@ -968,6 +1011,8 @@ typedef __m512i vmi;
 #define VMI_WIDEN16(dst, src) \
   _mm512_store_si512((void *)(dst), _mm512_cvtepu8_epi16(_mm256_loadu_si256((const __m256i *)(src))))
 #define VMI_REQUANT_STORE(dst, v, rq) _mm_storeu_si128((__m128i *)(dst), mn_requantize16_avx512(v, rq))
+#define VMI_REQUANT_STORE_FP32(dst, v, sc, rq) \
+  _mm_storeu_si128((__m128i *)(dst), mn_requantize16_avx512_fp32(v, sc, rq))
 #else
 typedef __m256i vmi;
 #define MADD_ROWS 6
@@ -980,6 +1025,8 @@ typedef __m256i vmi;
 #define VMI_WIDEN16(dst, src) \
   _mm256_store_si256((__m256i *)(dst), _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(src))))
 #define VMI_REQUANT_STORE(dst, v, rq) _mm_storel_epi64((__m128i *)(dst), mn_requantize8_avx2(v, rq))
+#define VMI_REQUANT_STORE_FP32(dst, v, sc, rq) \
+  _mm_storel_epi64((__m128i *)(dst), mn_requantize8_avx2_fp32(v, sc, rq))
 #endif
 #define MADD_NR (2 * VW) /* two vectors of int32 per row */
 static inline int32_t load_i32(const void *p) {
@@ -1025,8 +1072,13 @@ void MADD_NAME(int mr, int nc, int k, const uint8_t *a, size_t a_stride, const v
   const vmi c0 = VMI_LOAD(colc), c1 = VMI_LOAD(colc + VW);
   for (int i = 0; i < mr; i++) {
     uint8_t q[MADD_NR];
-    VMI_REQUANT_STORE(q, VMI_ADD(acc[i][0], c0), rq);
-    if (nc > VW) VMI_REQUANT_STORE(q + VW, VMI_ADD(acc[i][1], c1), rq);
+    if (rq->scales) { /* float multipliers, one per column */
+      VMI_REQUANT_STORE_FP32(q, VMI_ADD(acc[i][0], c0), rq->scales, rq);
+      if (nc > VW) VMI_REQUANT_STORE_FP32(q + VW, VMI_ADD(acc[i][1], c1), rq->scales + VW, rq);
+    } else {
+      VMI_REQUANT_STORE(q, VMI_ADD(acc[i][0], c0), rq);
+      if (nc > VW) VMI_REQUANT_STORE(q + VW, VMI_ADD(acc[i][1], c1), rq);
+    }
     memcpy(c + (size_t)i * c_stride, q, (size_t)nc);
   }
 }
@@ -1170,14 +1222,52 @@ static void f32_from_u8_minus(const uint8_t *in, size_t n, int32_t zp, float *ou
 static void u8_requantize_f32(const float *acc, size_t n, const mn_requant *rq_in, uint8_t *out) {
   const mn_requant rq_copy = *rq_in, *rq = &rq_copy; /* see requantize_row */
   int32_t buf[256];
-  for (size_t i0 = 0; i0 < n; i0 += 256) {
-    const int m = n - i0 < 256 ? (int)(n - i0) : 256;
+  /* float multipliers repeat with their period: chunks start at channel 0 */
+  const size_t chunk = rq->scales ? (size_t)(256 / rq->period * rq->period) : 256;
+  for (size_t i0 = 0; i0 < n; i0 += chunk) {
+    const int m = n - i0 < chunk ? (int)(n - i0) : (int)chunk;
     int j = 0;
     for (; j + VW <= m; j += VW)
       *(vi_u *)(buf + j) = __builtin_convertvector(*(const vf_u *)(acc + i0 + j), vi);
     for (; j < m; j++) buf[j] = (int32_t)acc[i0 + j];
     requantize_row(buf, m, rq, out + i0);
   }
+}
+
+/* ---- elementwise ------------------------------------------------------------ */
+
+static void f32_unary(mn_unary op, const float *in, size_t n, float *out) {
+  const vf zero = (vf){0}, six = zero + 6.0f, one = zero + 1.0f;
+  size_t i = 0;
+  switch (op) {
+    case MN_UNARY_HARD_SWISH:
+      for (; i + VW <= n; i += VW) {
+        const vf x = *(const vf_u *)(in + i);
+        *(vf_u *)(out + i) = x * clamp_vf(x * (1.0f / 6.0f) + 0.5f, zero, one);
+      }
+      break;
+    case MN_UNARY_RELU:
+      for (; i + VW <= n; i += VW) {
+        const vf x = *(const vf_u *)(in + i);
+        *(vf_u *)(out + i) = select_vf(x < zero, zero, x);
+      }
+      break;
+    case MN_UNARY_RELU6:
+      for (; i + VW <= n; i += VW) *(vf_u *)(out + i) = clamp_vf(*(const vf_u *)(in + i), zero, six);
+      break;
+    default:
+      break;
+  }
+  mn_f32_unary_ref(op, in + i, n - i, out + i);
+}
+
+static void u8_lut(const uint8_t *in, size_t n, const uint8_t lut[256], uint8_t *out) {
+  size_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    out[i] = lut[in[i]], out[i + 1] = lut[in[i + 1]];
+    out[i + 2] = lut[in[i + 2]], out[i + 3] = lut[in[i + 3]];
+  }
+  for (; i < n; i++) out[i] = lut[in[i]];
 }
 
 const mn_kernels ISA_NAME(mn_kernels) = {
@@ -1201,4 +1291,6 @@ const mn_kernels ISA_NAME(mn_kernels) = {
     .f32_softmax = f32_softmax,
     .f32_from_u8_minus = f32_from_u8_minus,
     .u8_requantize_f32 = u8_requantize_f32,
+    .f32_unary = f32_unary,
+    .u8_lut = u8_lut,
 };

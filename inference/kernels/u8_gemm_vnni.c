@@ -117,6 +117,20 @@ void mn_u8_gemm_8x32c4__avx512vnni(int mr, int nc, int k, const uint8_t *a, size
   } else {
     for (int i = 0; i < mr; i++) sums[i] = row_sum(ap[i], k);
   }
+  if (rq->scales) { /* float multipliers, one per column */
+    for (int i = 0; i < mr; i++) {
+      const __m512i rs = _mm512_set1_epi32(d * sums[i]);
+      uint8_t q[NR];
+      _mm_storeu_si128((__m128i *)q, mn_requantize16_avx512_fp32(
+                                         _mm512_add_epi32(_mm512_add_epi32(acc[i][0], c0), rs),
+                                         rq->scales, rq));
+      _mm_storeu_si128((__m128i *)(q + 16), mn_requantize16_avx512_fp32(
+                                                _mm512_add_epi32(_mm512_add_epi32(acc[i][1], c1), rs),
+                                                rq->scales + 16, rq));
+      memcpy(c + (size_t)i * c_stride, q, (size_t)nc);
+    }
+    return;
+  }
   for (int i = 0; i < mr; i++) {
     const __m512i rs = _mm512_set1_epi32(d * sums[i]);
     __m128i q0 = mn_requantize16_avx512(_mm512_add_epi32(_mm512_add_epi32(acc[i][0], c0), rs), rq);

@@ -1,7 +1,8 @@
 /* mobilenet.h: public API of the mobilenet-live inference engine.
  *
- * The engine loads TensorFlow Lite MobileNet v1 files (float32 or uint8),
- * runs them at any input resolution and returns top-k ImageNet classes.
+ * The engine loads TensorFlow Lite MobileNet classifiers (v1, v2, v3-small,
+ * v3-large; float32, uint8, or int8 with per-channel weights), runs them at
+ * any input resolution and returns top-k ImageNet classes.
  *
  *   mn_model *model;
  *   char err[MN_ERROR_MAX];
@@ -41,7 +42,23 @@ typedef enum {
   MN_ERR_NOT_FOUND    /* no model matches the request */
 } mn_status;
 
-typedef enum { MN_DTYPE_F32 = 0, MN_DTYPE_U8 = 1 } mn_dtype;
+/* Weights and activations: float32; uint8 per-tensor (TFLite 1 quantized
+ * files); int8 with per-channel weights (TensorFlow 2 full-integer files). */
+typedef enum { MN_DTYPE_F32 = 0, MN_DTYPE_U8 = 1, MN_DTYPE_I8 = 2 } mn_dtype;
+#define MN_DTYPE_COUNT 3
+
+/* Architectures the engine recognises in a graph. MN_ARCH_OTHER is a graph
+ * of the same operators that is none of them ("mobilenet-like"); it runs. */
+typedef enum {
+  MN_ARCH_OTHER = 0,
+  MN_ARCH_V1,
+  MN_ARCH_V2,
+  MN_ARCH_V3_SMALL,
+  MN_ARCH_V3_LARGE,
+  MN_ARCH_V3_LARGE_MINIMALISTIC
+} mn_arch;
+#define MN_ARCH_COUNT 6
+
 
 /* Pixel layouts accepted by mn_runner_classify. */
 typedef enum {
@@ -66,6 +83,18 @@ typedef struct {
   char label[MN_LABEL_MAX]; /* first name of the class description */
 } mn_result;
 
+/* The 8-bit arithmetic a model runs with. Two valid runtimes round the
+ * requantization of a convolution differently, and they disagree on a few
+ * images in a thousand:
+ *  - MN_ARITH_LITERT (default): what Google's LiteRT computes on CPUs with
+ *    its XNNPACK kernels: float32 multipliers, rounding half to even;
+ *  - MN_ARITH_REFERENCE: TFLite's reference kernels (and the numpy reference
+ *    in ../shared): double multipliers, rounding half away from zero.
+ * Only per-tensor (uint8) convolutions differ; per-channel int8 weights, and
+ * the other operators, always follow LiteRT. $MOBILENET_ARITHMETIC
+ * (litert | reference) sets the default for mn_model_load. */
+typedef enum { MN_ARITH_LITERT = 0, MN_ARITH_REFERENCE = 1 } mn_arithmetic;
+
 typedef struct mn_model mn_model;
 typedef struct mn_runner mn_runner;
 
@@ -74,9 +103,18 @@ typedef struct mn_runner mn_runner;
 /* Loads and validates a .tflite file. Labels are read from
  * imagenet_labels.txt in the same folder when present. */
 mn_status mn_model_load(const char *path, mn_model **out, char err[MN_ERROR_MAX]);
+mn_status mn_model_load_with(const char *path, mn_arithmetic arith, mn_model **out,
+                             char err[MN_ERROR_MAX]);
+mn_arithmetic mn_model_arithmetic(const mn_model *model);
+const char *mn_arithmetic_name(mn_arithmetic arith); /* "litert" / "reference" */
+int mn_arithmetic_parse(const char *text, mn_arithmetic *out);
 void mn_model_free(mn_model *model);
 
 float mn_model_alpha(const mn_model *model);         /* width multiplier */
+mn_arch mn_model_arch(const mn_model *model);
+/* 1 when the file's graph ends in logits (no SOFTMAX): the engine applies
+ * softmax to the dequantized outputs, so scores are probabilities either way. */
+int mn_model_outputs_logits(const mn_model *model);
 int mn_model_resolution(const mn_model *model);      /* trained input size */
 mn_dtype mn_model_dtype(const mn_model *model);
 int mn_model_num_classes(const mn_model *model);     /* 1000 or 1001 outputs */
@@ -87,13 +125,18 @@ const char *mn_model_class_label(const mn_model *model, int class_index);
 /* Replaces the labels with a file of 1000 or 1001 lines (background first). */
 mn_status mn_model_load_labels(mn_model *model, const char *path, char err[MN_ERROR_MAX]);
 
-const char *mn_dtype_name(mn_dtype dtype); /* "f32" / "u8" */
+const char *mn_dtype_name(mn_dtype dtype); /* "f32" / "u8" / "i8" */
 int mn_dtype_parse(const char *text, mn_dtype *out);
+/* "v1", "v2", "v3-small", "v3-large", "v3-large-minimalistic", "mobilenet-like" */
+const char *mn_arch_name(mn_arch arch);
+/* "MobileNet v2", "MobileNet v3-small", ... for titles */
+const char *mn_arch_title(mn_arch arch);
+int mn_arch_parse(const char *text, mn_arch *out);
 
 /* ---- architecture summary at a resolution ----------------------------- */
 
 typedef struct {
-  char type[24];      /* "conv3x3/s2", "dwconv3x3/s1", "conv1x1", "avgpool", ... */
+  char type[24];      /* "conv3x3/s2", "dwconv3x3/s1", "conv1x1", "avgpool", "add", ... */
   int out_h, out_w, out_c;
   int64_t params;     /* weights + biases */
   int64_t macs;       /* multiply-adds at this resolution */
@@ -144,11 +187,12 @@ mn_status mn_preprocess(const mn_image *image, int size, uint8_t *rgb_out, char 
  * installed data folder. Writes into buf; returns buf. */
 const char *mn_models_dir(const char *explicit_dir, char *buf, size_t size);
 
-/* Picks the file in dir with the given alpha and dtype whose trained
- * resolution is nearest to resolution (resolution <= 0: the largest).
- * Writes its path into path. */
-mn_status mn_models_find(const char *dir, float alpha, mn_dtype dtype, int resolution, char *path,
-                         size_t size, char err[MN_ERROR_MAX]);
+/* Picks the file in dir of the given architecture, alpha and dtype whose
+ * trained resolution is nearest to resolution (resolution <= 0: the
+ * largest). MN_ARCH_V3_LARGE also takes a v3-large-minimalistic file when
+ * no other is there. Writes its path into path. */
+mn_status mn_models_find(const char *dir, mn_arch arch, float alpha, mn_dtype dtype,
+                         int resolution, char *path, size_t size, char err[MN_ERROR_MAX]);
 
 /* Top-k over a probability vector (background at index 0 when count is
  * 1001 is skipped). Ties go to the lower index. Returns the number written. */
