@@ -39,8 +39,7 @@
 #include <SDL.h>
 #include <SDL_ttf.h>
 
-/* the library's limits and dtype names (header only: the viewer does not link
- * the library; ui/meson.build does not add its include folder) */
+/* the library: its limits, names, and the list of model files (V, D) */
 #include <mobilenet/mobilenet.h>
 #include "gstmobilenetmeta.h"
 #include "viewer_keys.h"
@@ -66,7 +65,7 @@ parse_dtype(const char *text)
 /* ---- options ---------------------------------------------------------------- */
 
 typedef struct {
-  gchar *device, *file, *models, *dtype, *record_dir, *screenshot_dir, *status_file, *font;
+  gchar *device, *file, *models, *arch, *dtype, *record_dir, *screenshot_dir, *status_file, *font;
   gchar *size;
   gboolean test, loop, fullscreen;
   gdouble alpha, quit_after;
@@ -88,9 +87,10 @@ typedef struct {
   volatile gint no_video;       /* decodebin found no video stream */
 
   /* asked for */
+  mn_arch arch;
   double alpha;
   int rho, threads;
-  gboolean u8;
+  mn_dtype dtype;
 
   /* live, from the meta of the frame on screen and the model messages */
   viewer_panel_info info;
@@ -227,10 +227,12 @@ write_status(app *a, const char *event, const char *extra)
   s = g_string_new("{\"event\":");
   json_str(s, event);
   g_string_append_printf(s, ",\"time\":%.3f", (now_us() - a->t_start) / 1e6);
+  g_string_append_printf(s, ",\"arch\":\"%s\"", mn_arch_name(a->arch));
   g_string_append_printf(s, ",\"alpha\":%s", g_ascii_dtostr(num, sizeof num, a->alpha));
   g_string_append_printf(s, ",\"resolution\":%d,\"dtype\":\"%s\",\"threads\":%d", a->rho,
-                         a->u8 ? "u8" : "f32", a->threads);
+                         mn_dtype_name(a->dtype), a->threads);
   if (a->info.have_result) {
+    g_string_append_printf(s, ",\"live_arch\":\"%s\"", a->info.arch);
     g_string_append_printf(s, ",\"live_alpha\":%s",
                            g_ascii_dtostr(num, sizeof num, a->info.alpha));
     g_string_append_printf(s, ",\"live_resolution\":%d,\"live_dtype\":\"%s\"", a->info.rho,
@@ -238,7 +240,8 @@ write_status(app *a, const char *event, const char *extra)
     g_string_append(s, ",\"live_model\":");
     json_str(s, a->live_model);
   } else {
-    g_string_append(s, ",\"live_alpha\":null,\"live_resolution\":null,\"live_dtype\":null,"
+    g_string_append(s, ",\"live_arch\":null,\"live_alpha\":null,\"live_resolution\":null,"
+                       "\"live_dtype\":null,"
                        "\"live_model\":null");
   }
   g_string_append_printf(s, ",\"live_threads\":%d", a->live_threads);
@@ -437,7 +440,8 @@ build_pipeline(app *a, char *err, size_t errlen)
     g_object_set(a->classify, "models", a->o.models, NULL);
   g_object_set(a->classify, "alpha", a->alpha, "resolution", a->rho, "threads", a->threads,
                "top-k", 5, "post-messages", TRUE, NULL);
-  gst_util_set_object_arg(G_OBJECT(a->classify), "dtype", a->u8 ? "u8" : "f32");
+  gst_util_set_object_arg(G_OBJECT(a->classify), "dtype", mn_dtype_name(a->dtype));
+  gst_util_set_object_arg(G_OBJECT(a->classify), "arch", mn_arch_name(a->arch));
   gst_util_set_object_arg(G_OBJECT(a->classify), "mode", "latest");
   /* a recording branch may be unlinked for a moment */
   g_object_set(a->tee, "allow-not-linked", TRUE, NULL);
@@ -973,6 +977,7 @@ show_sample(app *a, GstSample *sample)
       g_strlcpy(in->top[i].label, m->classes[i].label, sizeof in->top[i].label);
       in->top[i].score = m->classes[i].score;
     }
+    in->arch = gst_mobilenet_arch_nick(m->arch);
     in->alpha = m->alpha;
     in->rho = m->resolution;
     in->dtype = gst_mobilenet_dtype_nick(m->dtype);
@@ -998,9 +1003,10 @@ render(app *a)
   in->display_fps = a->display_fps;
   in->inference_fps = a->inference_fps;
   in->inference_ms = a->inference_ms;
+  in->want_arch = mn_arch_name(a->arch);
   in->want_alpha = a->alpha;
   in->want_rho = a->rho;
-  in->want_dtype = a->u8 ? "u8" : "f32";
+  in->want_dtype = mn_dtype_name(a->dtype);
   in->want_threads = a->threads;
   in->threads = a->live_threads;
   in->model = a->live_model;
@@ -1063,6 +1069,110 @@ set_paused(app *a, gboolean paused)
   write_status(a, paused ? "pause" : "resume", NULL);
 }
 
+/* ---- the models there are: V and D step through them ----------------------------- */
+
+#define MAX_MODEL_FILES 256
+
+/* The usable files of the models folder (remembered by the library per file). */
+static int
+list_models(app *a, mn_model_entry *e)
+{
+  char dir[4096];
+  mn_models_dir(a->o.models, dir, sizeof dir);
+  int n = mn_models_list(dir, e, MAX_MODEL_FILES);
+  return n < 0 ? 0 : n > MAX_MODEL_FILES ? MAX_MODEL_FILES : n;
+}
+
+/* v3-large asks for v3-large, which a v3-large-minimalistic file answers */
+static gboolean
+arch_answers(mn_arch want, mn_arch have)
+{
+  return want == have || (want == MN_ARCH_V3_LARGE && have == MN_ARCH_V3_LARGE_MINIMALISTIC);
+}
+
+static gboolean
+have_model(const mn_model_entry *e, int n, mn_arch arch, mn_dtype dtype, double alpha)
+{
+  for (int i = 0; i < n; i++)
+    if (arch_answers(arch, e[i].arch) && e[i].dtype == dtype
+        && (alpha <= 0 || fabs(e[i].alpha - alpha) < 1e-3))
+      return TRUE;
+  return FALSE;
+}
+
+/* After a change of architecture or dtype: the alpha and dtype nearest to
+ * the asked ones that the models folder has for the asked architecture. */
+static void
+fit_to_models(app *a, const mn_model_entry *e, int n)
+{
+  if (!have_model(e, n, a->arch, a->dtype, -1)) {
+    for (int d = 0; d < MN_DTYPE_COUNT; d++)
+      if (have_model(e, n, a->arch, (mn_dtype) d, -1)) {
+        a->dtype = (mn_dtype) d;
+        break;
+      }
+  }
+  if (!have_model(e, n, a->arch, a->dtype, a->alpha)) {
+    double best = -1;
+    for (int i = 0; i < n; i++)
+      if (arch_answers(a->arch, e[i].arch) && e[i].dtype == a->dtype
+          && (best < 0 || fabs(e[i].alpha - a->alpha) < fabs(best - a->alpha)))
+        best = e[i].alpha;
+    if (best > 0)
+      a->alpha = best;
+  }
+  g_object_set(a->classify, "alpha", a->alpha, NULL);
+  gst_util_set_object_arg(G_OBJECT(a->classify), "dtype", mn_dtype_name(a->dtype));
+  gst_util_set_object_arg(G_OBJECT(a->classify), "arch", mn_arch_name(a->arch));
+}
+
+/* V: the next architecture the models folder has (v1, v2, v3-small, v3-large). */
+static void
+next_arch(app *a)
+{
+  static const mn_arch order[] = { MN_ARCH_V1, MN_ARCH_V2, MN_ARCH_V3_SMALL, MN_ARCH_V3_LARGE };
+  mn_model_entry *e = g_new(mn_model_entry, MAX_MODEL_FILES);
+  int n = list_models(a, e), at = 0;
+  for (int i = 0; i < (int) G_N_ELEMENTS(order); i++)
+    if (order[i] == a->arch)
+      at = i;
+  for (int k = 1; k <= (int) G_N_ELEMENTS(order); k++) {
+    mn_arch next = order[(at + k) % G_N_ELEMENTS(order)];
+    if (have_model(e, n, next, a->dtype, -1) || k == (int) G_N_ELEMENTS(order)
+        || (have_model(e, n, next, MN_DTYPE_F32, -1) || have_model(e, n, next, MN_DTYPE_U8, -1)
+            || have_model(e, n, next, MN_DTYPE_I8, -1))) {
+      if (next == a->arch)
+        break;
+      a->arch = next;
+      fit_to_models(a, e, n);
+      show_message(a, FALSE, "%s", mn_arch_title(a->arch));
+      break;
+    }
+  }
+  g_free(e);
+}
+
+/* D: the next dtype the models folder has for the architecture (f32, u8, i8). */
+static void
+next_dtype(app *a)
+{
+  mn_model_entry *e = g_new(mn_model_entry, MAX_MODEL_FILES);
+  int n = list_models(a, e);
+  for (int k = 1; k <= MN_DTYPE_COUNT; k++) {
+    mn_dtype d = (mn_dtype) ((a->dtype + k) % MN_DTYPE_COUNT);
+    /* without a models folder to look at, just f32 <-> u8 */
+    if (have_model(e, n, a->arch, d, -1) || (n == 0 && d != MN_DTYPE_I8)) {
+      a->dtype = d;
+      break;
+    }
+  }
+  if (n)
+    fit_to_models(a, e, n);
+  else
+    gst_util_set_object_arg(G_OBJECT(a->classify), "dtype", mn_dtype_name(a->dtype));
+  g_free(e);
+}
+
 static void
 do_action(app *a, viewer_action act)
 {
@@ -1084,9 +1194,12 @@ do_action(app *a, viewer_action act)
     break;
   }
   case VIEWER_ACT_DTYPE:
-    a->u8 = !a->u8;
-    gst_util_set_object_arg(G_OBJECT(a->classify), "dtype", a->u8 ? "u8" : "f32");
+    next_dtype(a);
     write_status_event(a, "dtype", NULL, NULL);
+    break;
+  case VIEWER_ACT_ARCH:
+    next_arch(a);
+    write_status_event(a, "arch", NULL, NULL);
     break;
   case VIEWER_ACT_THREADS:
     a->threads = viewer_threads_next(a->threads, a->nproc);
@@ -1247,8 +1360,11 @@ use_build_plugin(void)
 static gboolean
 valid_alpha(double a)
 {
-  return fabs(a - 0.25) < 1e-6 || fabs(a - 0.5) < 1e-6 || fabs(a - 0.75) < 1e-6
-         || fabs(a - 1.0) < 1e-6;
+  static const double alphas[] = { 0.25, 0.35, 0.5, 0.75, 1.0, 1.3, 1.4 };
+  for (guint i = 0; i < G_N_ELEMENTS(alphas); i++)
+    if (fabs(a - alphas[i]) < 1e-6)
+      return TRUE;
+  return FALSE;
 }
 
 static void
@@ -1277,11 +1393,13 @@ parse_options(app *a, int argc, char **argv)
     { "test", 0, 0, G_OPTION_ARG_NONE, &o->test, "Show a test pattern (videotestsrc)", NULL },
     { "models", 'm', 0, G_OPTION_ARG_FILENAME, &o->models, "Folder with the MobileNet models "
       "(default: $MOBILENET_MODELS, else ~/.local/share/mobilenet-live/models)", "DIR" },
+    { "arch", 0, 0, G_OPTION_ARG_STRING, &o->arch, "Architecture to start with: v1, v2, "
+      "v3-small or v3-large (default v1)", "A" },
     { "alpha", 'a', 0, G_OPTION_ARG_DOUBLE, &o->alpha, "Width multiplier to start with: 0.25, "
-      "0.5, 0.75 or 1.0 (default 1.0)", "A" },
+      "0.35, 0.5, 0.75, 1.0, 1.3 or 1.4 (default 1.0)", "A" },
     { "resolution", 'r', 0, G_OPTION_ARG_INT, &o->resolution, "Input resolution rho to start "
       "with, " G_STRINGIFY(MN_MIN_RESOLUTION) ".." G_STRINGIFY(MN_MAX_RESOLUTION) " (default 224; the arrow keys step through 128 160 192 224)", "R" },
-    { "dtype", 0, 0, G_OPTION_ARG_STRING, &o->dtype, "f32 or u8 (default f32)", "T" },
+    { "dtype", 0, 0, G_OPTION_ARG_STRING, &o->dtype, "f32, u8 or i8 (default f32)", "T" },
     { "threads", 't', 0, G_OPTION_ARG_INT, &o->threads, "Inference threads, 0 to 256 "
       "(default 0: all cores)", "N" },
     { "record-dir", 0, 0, G_OPTION_ARG_FILENAME, &o->record_dir, "Folder for recordings "
@@ -1302,11 +1420,11 @@ parse_options(app *a, int argc, char **argv)
 
   o->alpha = 1.0;
   o->resolution = 224;
-  ctx = g_option_context_new("- MobileNet v1 live classification in a window");
+  ctx = g_option_context_new("- MobileNet live classification in a window");
   g_option_context_set_summary(ctx,
       "Shows a camera, a video file or a test pattern with the live top-5 classes,\n"
-      "display and inference frame rates and the model settings. Keys: 1-4 alpha,\n"
-      "Left/Right rho, D dtype, T threads, Space pause, R record, S screenshot,\n"
+      "display and inference frame rates and the model settings. Keys: V architecture,\n"
+      "1-4 alpha, Left/Right rho, D dtype, T threads, Space pause, R record, S screenshot,\n"
       "F fullscreen, H help, Q/Esc quit.");
   g_option_context_add_main_entries(ctx, entries, NULL);
   g_option_context_add_group(ctx, gst_init_get_option_group());
@@ -1331,7 +1449,7 @@ parse_options(app *a, int argc, char **argv)
     return 2;
   }
   if (!valid_alpha(o->alpha)) {
-    g_printerr(PROG ": --alpha %g: must be 0.25, 0.5, 0.75 or 1.0\n", o->alpha);
+    g_printerr(PROG ": --alpha %g: must be 0.25, 0.35, 0.5, 0.75, 1.0, 1.3 or 1.4\n", o->alpha);
     return 2;
   }
   if (o->resolution < MN_MIN_RESOLUTION || o->resolution > MN_MAX_RESOLUTION) {
@@ -1340,8 +1458,15 @@ parse_options(app *a, int argc, char **argv)
     return 2;
   }
   if (o->dtype && parse_dtype(o->dtype) < 0) {
-    g_printerr(PROG ": --dtype %s: must be f32 or u8\n", o->dtype);
+    g_printerr(PROG ": --dtype %s: must be f32, u8 or i8\n", o->dtype);
     return 2;
+  }
+  {
+    mn_arch arch;
+    if (o->arch && (!mn_arch_parse(o->arch, &arch) || arch == MN_ARCH_OTHER)) {
+      g_printerr(PROG ": --arch %s: must be v1, v2, v3-small or v3-large\n", o->arch);
+      return 2;
+    }
   }
   /* the range of the classify element's threads property */
   if (o->threads < 0 || o->threads > MAX_THREADS) {
@@ -1449,7 +1574,9 @@ main(int argc, char **argv)
   a->nproc = g_get_num_processors();
   a->alpha = a->o.alpha;
   a->rho = a->o.resolution;
-  a->u8 = a->o.dtype && parse_dtype(a->o.dtype) == MN_DTYPE_U8;
+  a->dtype = a->o.dtype ? (mn_dtype) parse_dtype(a->o.dtype) : MN_DTYPE_F32;
+  if (!a->o.arch || !mn_arch_parse(a->o.arch, &a->arch))
+    a->arch = MN_ARCH_V1;
   a->threads = a->o.threads > 0 ? a->o.threads : a->nproc;
   a->source_name = a->o.file ? g_path_get_basename(a->o.file)
                    : a->o.test ? g_strdup("test pattern") : g_strdup(a->o.device);

@@ -112,6 +112,11 @@ typedef struct mn_exec {
 
 #define MN_VAL_PTR(x, v) ((x)->ptr[v])
 
+/* The raw output of the last run (engine-internal, for tests): its bytes,
+ * value type, count and quantization. */
+const void *mn_runner_output(const struct mn_runner *r, mn_val_type *type, int *count,
+                             float *scale, int32_t *zp);
+
 /* Builds the graph from the parsed file (graph_build.c): refuses what the
  * engine cannot run, naming the operator index, type and tensor. */
 int mn_graph_build(struct mn_model *m, const void *tfl, char *err, size_t err_size);

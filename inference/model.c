@@ -232,7 +232,10 @@ const char *mn_model_path(const mn_model *m) { return m->path; }
 const char *mn_model_name(const mn_model *m) { return m->name; }
 
 const char *mn_model_class_label(const mn_model *m, int class_index) {
-  if (!m->labels || class_index < 0 || class_index >= 1000) return NULL;
+  /* the ImageNet labels name the classes of ImageNet classifiers only */
+  if (!m->labels || (m->classes != 1000 && m->classes != 1001) || class_index < 0 ||
+      class_index >= 1000)
+    return NULL;
   return m->labels[class_index];
 }
 

@@ -97,6 +97,50 @@ static int name_cmp(const void *a, const void *b) {
   return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* The .tflite names of a folder, sorted; NULL when it cannot be read. */
+static char **tflite_names(const char *dir, int *count) {
+  DIR *d = opendir(dir);
+  if (!d) return NULL;
+  char **names = calloc(512, sizeof *names);
+  int n = 0;
+  struct dirent *e;
+  while (names && (e = readdir(d)) && n < 512) {
+    size_t len = strlen(e->d_name);
+    if (len > 7 && len < 256 && !strcmp(e->d_name + len - 7, ".tflite")) names[n++] = strdup(e->d_name);
+  }
+  closedir(d);
+  if (names) qsort(names, (size_t)n, sizeof *names, name_cmp);
+  *count = n;
+  return names;
+}
+
+static void free_names(char **names, int n) {
+  for (int i = 0; names && i < n; i++) free(names[i]);
+  free(names);
+}
+
+int mn_models_list(const char *dir, mn_model_entry *entries, int max) {
+  int n, count = 0;
+  char **names = tflite_names(dir, &n);
+  if (!names) return -1;
+  for (int i = 0; i < n; i++) {
+    char full[4200], why[160];
+    mn_model_facts f;
+    if (!names[i]) continue;
+    snprintf(full, sizeof full, "%s/%s", dir, names[i]);
+    if (probe(full, &f, why, sizeof why) != 0) continue;
+    if (count < max) {
+      mn_model_entry *e = &entries[count];
+      snprintf(e->name, sizeof e->name, "%s", names[i]);
+      e->arch = f.arch, e->alpha = f.alpha, e->resolution = f.resolution;
+      e->dtype = f.dtype, e->classes = f.classes;
+    }
+    count++;
+  }
+  free_names(names, n);
+  return count;
+}
+
 /* How well a file's architecture answers the request: 2 exact, 1 the
  * v3-large stand-in (minimalistic), 0 not at all. */
 static int arch_match(mn_arch want, mn_arch have) {
@@ -106,21 +150,13 @@ static int arch_match(mn_arch want, mn_arch have) {
 
 mn_status mn_models_find(const char *dir, mn_arch arch, float alpha, mn_dtype dtype,
                          int resolution, char *path, size_t size, char err[MN_ERROR_MAX]) {
-  DIR *d = opendir(dir);
-  if (!d) {
+  int n;
+  char **names = tflite_names(dir, &n);
+  if (!names) {
     snprintf(err, MN_ERROR_MAX,
              "%s: models folder not found (run scripts/fetch-models, or give --models DIR)", dir);
     return MN_ERR_NOT_FOUND;
   }
-  char *names[512];
-  int n = 0;
-  struct dirent *e;
-  while ((e = readdir(d)) && n < 512) {
-    size_t len = strlen(e->d_name);
-    if (len > 7 && !strcmp(e->d_name + len - 7, ".tflite")) names[n++] = strdup(e->d_name);
-  }
-  closedir(d);
-  qsort(names, (size_t)n, sizeof *names, name_cmp);
 
   int best = -1, best_res = 0, best_match = 0;
   char have[200] = "", bad[200] = "";
@@ -160,6 +196,6 @@ mn_status mn_models_find(const char *dir, mn_arch arch, float alpha, mn_dtype dt
   } else {
     snprintf(path, size, "%s/%s", dir, names[best]);
   }
-  for (int i = 0; i < n; i++) free(names[i]);
+  free_names(names, n);
   return st;
 }

@@ -30,6 +30,7 @@ typedef struct {
 struct mn_runner {
   const mn_model *model;
   int size, threads;
+  int n_out;         /* output values at this resolution (a classifier: its classes) */
   mn_dims *dims;     /* per value */
   void **ptr;        /* per value: its storage */
   void **scratch;    /* per node: its scratch, or NULL */
@@ -245,13 +246,14 @@ mn_status mn_runner_create(const mn_model *m, int size, int threads, mn_runner *
   r->ptr = calloc((size_t)m->n_values, sizeof *r->ptr);
   r->scratch = calloc((size_t)m->n_nodes + 1, sizeof *r->scratch);
   r->layer_ms = calloc((size_t)m->n_nodes + 1, sizeof *r->layer_ms);
-  r->scores = calloc((size_t)m->classes, sizeof *r->scores);
   r->rgb = aligned_buffer((size_t)size * size * 3 + 64);
-  if (!r->dims || !r->ptr || !r->scratch || !r->layer_ms || !r->scores || !r->rgb) goto oom;
+  if (!r->dims || !r->ptr || !r->scratch || !r->layer_ms || !r->rgb) goto oom;
   if (mn_graph_infer(m, size, r->dims, err, MN_ERROR_MAX) != 0) {
     mn_runner_free(r);
     return MN_ERR_ARGUMENT;
   }
+  r->n_out = (int)mn_dims_count(&r->dims[m->output]);
+  if (!(r->scores = calloc((size_t)r->n_out, sizeof *r->scores))) goto oom;
   if (plan_steps(r) != 0 || plan_memory(r) != 0) goto oom;
   *out = r;
   return MN_OK;
@@ -351,12 +353,12 @@ static void run_network(mn_runner *r) {
   const void *out = r->ptr[m->output];
   const mn_value *ov = &m->values[m->output];
   if (ov->type == MN_VAL_F32) {
-    memcpy(r->scores, out, (size_t)m->classes * sizeof(float));
+    memcpy(r->scores, out, (size_t)r->n_out * sizeof(float));
   } else {
     const uint8_t *q = out;
-    for (int i = 0; i < m->classes; i++) r->scores[i] = ov->scale * (float)((int32_t)q[i] - ov->zp);
+    for (int i = 0; i < r->n_out; i++) r->scores[i] = ov->scale * (float)((int32_t)q[i] - ov->zp);
   }
-  if (m->logits) mn_f32_softmax(r->scores, m->classes, 1.0f, r->scores);
+  if (m->logits) mn_f32_softmax(r->scores, r->n_out, 1.0f, r->scores);
 }
 
 /* Short label: the first name of the class description. */
@@ -376,7 +378,7 @@ static int finish(mn_runner *r, int k, mn_result *top) {
   int classes[64];
   float scores[64];
   if (k > 64) k = 64;
-  int n = mn_topk(r->scores, r->model->classes, k, classes, scores);
+  int n = mn_topk(r->scores, r->n_out, k, classes, scores);
   for (int i = 0; i < n; i++) {
     top[i].class_index = classes[i];
     top[i].score = scores[i];
@@ -409,8 +411,18 @@ int mn_runner_classify(mn_runner *r, const mn_image *image, int k, mn_result *to
 }
 
 const float *mn_runner_scores(const mn_runner *r, int *count) {
-  if (count) *count = r->model->classes;
+  if (count) *count = r->n_out;
   return r->scores;
+}
+
+const void *mn_runner_output(const mn_runner *r, mn_val_type *type, int *count, float *scale,
+                             int32_t *zp) {
+  const mn_value *v = &r->model->values[r->model->output];
+  *type = v->type;
+  *count = r->n_out;
+  *scale = v->scale;
+  *zp = v->zp;
+  return r->ptr[r->model->output];
 }
 
 int mn_runner_layer_times(const mn_runner *r, double *ms, int max) {

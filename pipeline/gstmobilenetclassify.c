@@ -9,8 +9,9 @@
  * @title: mobilenetclassify
  * @see_also: mobilenetoverlay
  *
- * Classifies video frames with a MobileNet v1 TensorFlow Lite model
- * (float32 or uint8, any width multiplier alpha, any input resolution rho)
+ * Classifies video frames with a MobileNet TensorFlow Lite model (v1, v2,
+ * v3-small or v3-large; float32, uint8 or int8; any width multiplier alpha,
+ * any input resolution rho)
  * and passes every frame on unchanged, with the top-k ImageNet classes
  * attached as a #GstMobilenetMeta (see gstmobilenetmeta.h) and, when
  * #GstMobilenetClassify:post-messages is set, posted on the bus as an
@@ -20,19 +21,21 @@
  * - `timestamp`, `pts`, `duration`, `running-time`, `stream-time` (guint64)
  * - `class-id` (gint), `label` (string), `score` (gdouble): the best class
  * - `class-ids`, `labels`, `scores` (#GstValueArray): the top-k, best first
- * - `alpha` (gdouble), `resolution` (gint), `dtype` (string), `model` (string)
+ * - `arch` (string), `alpha` (gdouble), `resolution` (gint), `dtype` (string),
+ *   `model` (string)
  * - `inference-ms` (gdouble), `result` (guint64): number of the inference
  *
  * Frames of any size are accepted; only the central 87.5 % crop is read,
  * and for YUV formats only the pixels the resize needs are converted.
  *
- * The model is chosen by #GstMobilenetClassify:models, #GstMobilenetClassify:alpha,
+ * The model is chosen by #GstMobilenetClassify:models, #GstMobilenetClassify:arch,
+ * #GstMobilenetClassify:alpha,
  * #GstMobilenetClassify:dtype and #GstMobilenetClassify:resolution (or set directly
  * with #GstMobilenetClassify:model) and loaded at the READY to PAUSED change;
  * a missing or unreadable model is an error then. Changing these while
  * PLAYING loads the new model in a background thread while the old one
  * keeps classifying; the switch happens between two frames, and an element
- * message `mobilenet-model` (fields `model`, `path`, `alpha`, `resolution`,
+ * message `mobilenet-model` (fields `model`, `path`, `arch`, `alpha`, `resolution`,
  * `dtype`, `threads`, `load-ms`, `reason`) says when the new model is live.
  * Loaded models are cached, so switching back is immediate.
  *
@@ -63,6 +66,7 @@ GST_DEBUG_CATEGORY_STATIC (gst_mobilenet_classify_debug);
 
 #define DEFAULT_MODELS NULL
 #define DEFAULT_MODEL NULL
+#define DEFAULT_ARCH GST_MOBILENET_ARCH_V1
 #define DEFAULT_ALPHA 1.0
 #define DEFAULT_RESOLUTION 0
 #define DEFAULT_DTYPE GST_MOBILENET_DTYPE_F32
@@ -81,6 +85,7 @@ enum
   PROP_0,
   PROP_MODELS,
   PROP_MODEL,
+  PROP_ARCH,
   PROP_ALPHA,
   PROP_RESOLUTION,
   PROP_DTYPE,
@@ -147,12 +152,34 @@ gst_mobilenet_dtype_get_type (void)
   static GType type = 0;
   static const GEnumValue values[] = {
     {GST_MOBILENET_DTYPE_F32, "32-bit float model", "f32"},
-    {GST_MOBILENET_DTYPE_U8, "8-bit quantized model", "u8"},
+    {GST_MOBILENET_DTYPE_U8, "8-bit quantized model (uint8)", "u8"},
+    {GST_MOBILENET_DTYPE_I8, "8-bit quantized model (int8, per-channel weights)", "i8"},
     {0, NULL, NULL}
   };
 
   if (g_once_init_enter (&type)) {
     GType t = g_enum_register_static ("GstMobilenetDtype", values);
+    g_once_init_leave (&type, t);
+  }
+  return type;
+}
+
+GType
+gst_mobilenet_arch_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    {GST_MOBILENET_ARCH_V1, "MobileNet v1", "v1"},
+    {GST_MOBILENET_ARCH_V2, "MobileNet v2", "v2"},
+    {GST_MOBILENET_ARCH_V3_SMALL, "MobileNet v3-small", "v3-small"},
+    {GST_MOBILENET_ARCH_V3_LARGE, "MobileNet v3-large (or v3-large-minimalistic)", "v3-large"},
+    {GST_MOBILENET_ARCH_V3_LARGE_MINIMALISTIC, "MobileNet v3-large-minimalistic",
+        "v3-large-minimalistic"},
+    {0, NULL, NULL}
+  };
+
+  if (g_once_init_enter (&type)) {
+    GType t = g_enum_register_static ("GstMobilenetArch", values);
     g_once_init_leave (&type, t);
   }
   return type;
@@ -177,16 +204,21 @@ gst_mobilenet_classify_class_init (GstMobilenetClassifyClass * klass)
   g_object_class_install_property (gobject_class, PROP_MODELS,
       g_param_spec_string ("models", "Models folder",
           "Folder with the MobileNet .tflite files and imagenet_labels.txt; the model is "
-          "picked by alpha, dtype and resolution. Default: $MOBILENET_MODELS, else "
+          "picked by arch, alpha, dtype and resolution. Default: $MOBILENET_MODELS, else "
           "~/.local/share/mobilenet-live/models, else the installed models folder",
           DEFAULT_MODELS, rw | GST_PARAM_MUTABLE_PLAYING));
   g_object_class_install_property (gobject_class, PROP_MODEL,
       g_param_spec_string ("model", "Model file",
-          "A MobileNet v1 .tflite file to use; overrides models, alpha and dtype",
+          "A MobileNet .tflite file to use; overrides models, arch, alpha and dtype",
           DEFAULT_MODEL, rw | GST_PARAM_MUTABLE_PLAYING));
+  g_object_class_install_property (gobject_class, PROP_ARCH,
+      g_param_spec_enum ("arch", "Architecture",
+          "MobileNet architecture of the model picked from the models folder",
+          GST_TYPE_MOBILENET_ARCH, DEFAULT_ARCH, rw | GST_PARAM_MUTABLE_PLAYING));
   g_object_class_install_property (gobject_class, PROP_ALPHA,
       g_param_spec_double ("alpha", "Alpha",
-          "Width multiplier of the model: 0.25, 0.5, 0.75 or 1.0", 0.25, 1.0, DEFAULT_ALPHA,
+          "Width multiplier of the model: 0.25, 0.35, 0.5, 0.75, 1.0, 1.3 or 1.4 (those "
+          "published for the architecture)", 0.25, 1.4, DEFAULT_ALPHA,
           rw | GST_PARAM_MUTABLE_PLAYING));
   g_object_class_install_property (gobject_class, PROP_RESOLUTION,
       g_param_spec_int ("resolution", "Resolution",
@@ -194,7 +226,8 @@ gst_mobilenet_classify_class_init (GstMobilenetClassifyClass * klass)
           "(a model trained at the nearest size is picked)", 0, MN_MAX_RESOLUTION,
           DEFAULT_RESOLUTION, rw | GST_PARAM_MUTABLE_PLAYING));
   g_object_class_install_property (gobject_class, PROP_DTYPE,
-      g_param_spec_enum ("dtype", "Data type", "Float or 8-bit quantized model",
+      g_param_spec_enum ("dtype", "Data type",
+          "Float, 8-bit (uint8) or 8-bit per-channel (int8) quantized model",
           GST_TYPE_MOBILENET_DTYPE, DEFAULT_DTYPE, rw | GST_PARAM_MUTABLE_PLAYING));
   g_object_class_install_property (gobject_class, PROP_THREADS,
       g_param_spec_int ("threads", "Threads",
@@ -224,7 +257,7 @@ gst_mobilenet_classify_class_init (GstMobilenetClassifyClass * klass)
 
   gst_element_class_set_static_metadata (element_class, "MobileNet classifier",
       "Filter/Analyzer/Video",
-      "Classifies video frames with a MobileNet v1 model (ImageNet top-k) and attaches "
+      "Classifies video frames with a MobileNet v1/v2/v3 model (ImageNet top-k) and attaches "
       "the results as metadata and bus messages",
       "mobilenet-live contributors");
   gst_element_class_add_static_pad_template (element_class,
@@ -241,6 +274,7 @@ gst_mobilenet_classify_class_init (GstMobilenetClassifyClass * klass)
 
   gst_type_mark_as_plugin_api (GST_TYPE_MOBILENET_CLASSIFY_MODE, 0);
   gst_type_mark_as_plugin_api (GST_TYPE_MOBILENET_DTYPE, 0);
+  gst_type_mark_as_plugin_api (GST_TYPE_MOBILENET_ARCH, 0);
 }
 
 static void
@@ -248,6 +282,7 @@ gst_mobilenet_classify_init (GstMobilenetClassify * self)
 {
   self->models_dir = g_strdup (DEFAULT_MODELS);
   self->model_path = g_strdup (DEFAULT_MODEL);
+  self->arch = DEFAULT_ARCH;
   self->alpha = DEFAULT_ALPHA;
   self->resolution = DEFAULT_RESOLUTION;
   self->dtype = DEFAULT_DTYPE;
@@ -281,7 +316,7 @@ request_reload (GstMobilenetClassify * self)
 static gboolean
 valid_alpha (gdouble alpha)
 {
-  static const gdouble alphas[] = { 0.25, 0.5, 0.75, 1.0 };
+  static const gdouble alphas[] = { 0.25, 0.35, 0.5, 0.75, 1.0, 1.3, 1.4 };
 
   for (guint i = 0; i < G_N_ELEMENTS (alphas); i++)
     if (ABS (alpha - alphas[i]) < 1e-6)
@@ -312,7 +347,8 @@ gst_mobilenet_classify_set_property (GObject * object, guint prop_id,
     case PROP_ALPHA:{
       gdouble alpha = g_value_get_double (value);
       if (!valid_alpha (alpha)) {
-        warning = g_strdup_printf ("%s: alpha %g is not one of 0.25, 0.5, 0.75, 1.0; keeping %g",
+        warning = g_strdup_printf ("%s: alpha %g is not one of 0.25, 0.35, 0.5, 0.75, 1.0, "
+            "1.3, 1.4; keeping %g",
             GST_OBJECT_NAME (self), alpha, self->alpha);
         break;
       }
@@ -332,6 +368,10 @@ gst_mobilenet_classify_set_property (GObject * object, guint prop_id,
       self->resolution = res;
       break;
     }
+    case PROP_ARCH:
+      reload = self->arch != (GstMobilenetArch) g_value_get_enum (value);
+      self->arch = g_value_get_enum (value);
+      break;
     case PROP_DTYPE:
       reload = self->dtype != (GstMobilenetDtype) g_value_get_enum (value);
       self->dtype = g_value_get_enum (value);
@@ -395,6 +435,9 @@ gst_mobilenet_classify_get_property (GObject * object, guint prop_id,
     case PROP_RESOLUTION:
       g_value_set_int (value, self->resolution);
       break;
+    case PROP_ARCH:
+      g_value_set_enum (value, self->arch);
+      break;
     case PROP_DTYPE:
       g_value_set_enum (value, self->dtype);
       break;
@@ -442,6 +485,7 @@ snapshot_config (GstMobilenetClassify * self, GstMobilenetModelConfig * cfg)
   GST_OBJECT_LOCK (self);
   cfg->models_dir = g_strdup (self->models_dir);
   cfg->model_path = g_strdup (self->model_path);
+  cfg->arch = self->arch;
   cfg->alpha = self->alpha;
   cfg->resolution = self->resolution;
   cfg->dtype = self->dtype;
@@ -456,6 +500,7 @@ post_model_message (GstMobilenetClassify * self, const GstMobilenetRunner * r,
   GstStructure *s = gst_structure_new ("mobilenet-model",
       "model", G_TYPE_STRING, gst_mobilenet_runner_name (r),
       "path", G_TYPE_STRING, r->path,
+      "arch", G_TYPE_STRING, gst_mobilenet_arch_nick (r->arch),
       "alpha", G_TYPE_DOUBLE, (gdouble) r->alpha,
       "resolution", G_TYPE_INT, r->resolution,
       "dtype", G_TYPE_STRING, gst_mobilenet_dtype_nick (r->dtype),
@@ -640,6 +685,7 @@ fill_result (GstMobilenetClassify * self, const GstMobilenetRunner * r, const mn
     out->classes[i].score = top[i].score;
     g_strlcpy (out->classes[i].label, top[i].label, sizeof out->classes[i].label);
   }
+  out->arch = r->arch;
   out->alpha = r->alpha;
   out->resolution = r->resolution;
   out->dtype = r->dtype;
@@ -686,6 +732,7 @@ post_result (GstMobilenetClassify * self, const GstMobilenetMeta * m, GstClockTi
       "class-id", G_TYPE_INT, m->n_classes ? m->classes[0].class_index : -1,
       "label", G_TYPE_STRING, m->n_classes ? m->classes[0].label : "",
       "score", G_TYPE_DOUBLE, m->n_classes ? (gdouble) m->classes[0].score : 0.0,
+      "arch", G_TYPE_STRING, gst_mobilenet_arch_nick (m->arch),
       "alpha", G_TYPE_DOUBLE, (gdouble) m->alpha,
       "resolution", G_TYPE_INT, m->resolution,
       "dtype", G_TYPE_STRING, gst_mobilenet_dtype_nick (m->dtype),

@@ -35,6 +35,8 @@ typedef enum {
 GType gst_mobilenet_classify_mode_get_type (void);
 #define GST_TYPE_MOBILENET_DTYPE (gst_mobilenet_dtype_get_type ())
 GType gst_mobilenet_dtype_get_type (void);
+#define GST_TYPE_MOBILENET_ARCH (gst_mobilenet_arch_get_type ())
+GType gst_mobilenet_arch_get_type (void);
 
 /* A preprocessed frame handed to the worker (mode=latest). */
 typedef struct {
@@ -53,6 +55,7 @@ struct _GstMobilenetClassify {
   /* properties, under the object lock */
   gchar *models_dir;
   gchar *model_path;
+  GstMobilenetArch arch;
   gdouble alpha;
   gint resolution;
   GstMobilenetDtype dtype;

@@ -35,12 +35,37 @@ G_BEGIN_DECLS
 /**
  * GstMobilenetDtype:
  * @GST_MOBILENET_DTYPE_F32: 32-bit float model
- * @GST_MOBILENET_DTYPE_U8: 8-bit quantized model
+ * @GST_MOBILENET_DTYPE_U8: 8-bit quantized model (uint8, per tensor)
+ * @GST_MOBILENET_DTYPE_I8: 8-bit quantized model (int8, per-channel weights)
+ *
+ * The values are the engine's mn_dtype.
  */
 typedef enum {
   GST_MOBILENET_DTYPE_F32 = 0,
-  GST_MOBILENET_DTYPE_U8 = 1
+  GST_MOBILENET_DTYPE_U8 = 1,
+  GST_MOBILENET_DTYPE_I8 = 2
 } GstMobilenetDtype;
+
+/**
+ * GstMobilenetArch:
+ * @GST_MOBILENET_ARCH_OTHER: a graph of MobileNet operators that is none of these
+ * @GST_MOBILENET_ARCH_V1: MobileNet v1
+ * @GST_MOBILENET_ARCH_V2: MobileNet v2
+ * @GST_MOBILENET_ARCH_V3_SMALL: MobileNet v3-small
+ * @GST_MOBILENET_ARCH_V3_LARGE: MobileNet v3-large (asking for it also takes
+ *   a v3-large-minimalistic file when no other is there)
+ * @GST_MOBILENET_ARCH_V3_LARGE_MINIMALISTIC: MobileNet v3-large-minimalistic
+ *
+ * The values are the engine's mn_arch.
+ */
+typedef enum {
+  GST_MOBILENET_ARCH_OTHER = 0,
+  GST_MOBILENET_ARCH_V1 = 1,
+  GST_MOBILENET_ARCH_V2 = 2,
+  GST_MOBILENET_ARCH_V3_SMALL = 3,
+  GST_MOBILENET_ARCH_V3_LARGE = 4,
+  GST_MOBILENET_ARCH_V3_LARGE_MINIMALISTIC = 5
+} GstMobilenetArch;
 
 /* One of the top-k classes, best first. */
 typedef struct {
@@ -64,6 +89,7 @@ typedef struct {
   guint64 source_frame;                      /* number of the classified frame since start, 0-based */
   GstClockTime source_pts;                   /* its PTS (GST_CLOCK_TIME_NONE if none) */
   guint64 result_number;                     /* counts inferences since start, 0-based */
+  GstMobilenetArch arch;                     /* architecture of the model */
 } GstMobilenetMeta;
 
 /* The registered API type, or 0 when the plugin has not been loaded yet. */
@@ -81,11 +107,21 @@ gst_buffer_get_mobilenet_meta (GstBuffer * buffer)
   return api ? (GstMobilenetMeta *) gst_buffer_get_meta (buffer, api) : NULL;
 }
 
-/* "f32" / "u8" */
+/* "f32" / "u8" / "i8" */
 static inline const gchar *
 gst_mobilenet_dtype_nick (GstMobilenetDtype dtype)
 {
-  return dtype == GST_MOBILENET_DTYPE_U8 ? "u8" : "f32";
+  return dtype == GST_MOBILENET_DTYPE_U8 ? "u8" : dtype == GST_MOBILENET_DTYPE_I8 ? "i8" : "f32";
+}
+
+/* "v1", "v2", "v3-small", "v3-large", "v3-large-minimalistic", "mobilenet-like" */
+static inline const gchar *
+gst_mobilenet_arch_nick (GstMobilenetArch arch)
+{
+  static const gchar *const nicks[] = { "mobilenet-like", "v1", "v2", "v3-small", "v3-large",
+    "v3-large-minimalistic"
+  };
+  return (guint) arch < G_N_ELEMENTS (nicks) ? nicks[arch] : "mobilenet-like";
 }
 
 #ifdef GST_MOBILENET_COMPILATION

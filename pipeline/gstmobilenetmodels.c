@@ -144,8 +144,8 @@ gst_mobilenet_model_config_resolve (const GstMobilenetModelConfig * config,
   if (config->model_path && *config->model_path)
     return g_strdup (config->model_path);
   mn_models_dir (config->models_dir, dir, sizeof dir);
-  if (mn_models_find (dir, MN_ARCH_V1, (float) config->alpha,
-          config->dtype == GST_MOBILENET_DTYPE_U8 ? MN_DTYPE_U8 : MN_DTYPE_F32,
+  if (mn_models_find (dir, (mn_arch) config->arch, (float) config->alpha,
+          (mn_dtype) config->dtype,
           config->resolution, path, sizeof path, err) != MN_OK)
     return NULL;
   return g_strdup (path);
@@ -188,10 +188,10 @@ gst_mobilenet_runner_new (GstMobilenetModelCache * cache, const GstMobilenetMode
   r->load_ms = load_ms + (g_get_monotonic_time () - t0) / 1000.0;
   r->path = g_strdup (path);
   r->key = gst_mobilenet_model_config_key (config, path);
+  r->arch = (GstMobilenetArch) mn_model_arch (e->model);
   r->alpha = mn_model_alpha (e->model);
   r->resolution = res;
-  r->dtype = mn_model_dtype (e->model) == MN_DTYPE_U8 ? GST_MOBILENET_DTYPE_U8
-      : GST_MOBILENET_DTYPE_F32;
+  r->dtype = (GstMobilenetDtype) mn_model_dtype (e->model);
 
   /* One run on a blank picture: touches every buffer and weight once, so
    * the first real frame is not slower, and measures the latency. While

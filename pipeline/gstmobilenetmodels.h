@@ -25,7 +25,8 @@ typedef struct _GstMobilenetModelCache GstMobilenetModelCache;
 /* What the element's properties ask for. */
 typedef struct {
   gchar *models_dir;            /* NULL: mn_models_dir's default */
-  gchar *model_path;            /* overrides models_dir/alpha/dtype */
+  gchar *model_path;            /* overrides models_dir/arch/alpha/dtype */
+  GstMobilenetArch arch;
   gdouble alpha;
   gint resolution;              /* 0: the model's own */
   GstMobilenetDtype dtype;
@@ -42,6 +43,7 @@ typedef struct {
   mn_runner *runner;
   gchar *path;                  /* the model file */
   gchar *key;                   /* path, requested resolution and threads */
+  GstMobilenetArch arch;
   gfloat alpha;
   gint resolution;              /* the resolution it runs at */
   GstMobilenetDtype dtype;

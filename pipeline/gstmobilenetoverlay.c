@@ -166,7 +166,7 @@ gst_mobilenet_overlay_class_init (GstMobilenetOverlayClass * klass)
           DEFAULT_SHOW_FPS, rw));
   g_object_class_install_property (gobject_class, PROP_SHOW_MODEL,
       g_param_spec_boolean ("show-model", "Show model",
-          "Draw the model's alpha, resolution rho and dtype", DEFAULT_SHOW_MODEL, rw));
+          "Draw the model's architecture, alpha, resolution rho and dtype", DEFAULT_SHOW_MODEL, rw));
   g_object_class_install_property (gobject_class, PROP_BOX_OPACITY,
       g_param_spec_double ("box-opacity", "Box opacity",
           "Opacity of the dark box behind the text (0 = no box)", 0.0, 1.0,
@@ -572,8 +572,9 @@ gst_mobilenet_overlay_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
 
   if (ds.show_model)
     model_line = g_strdup_printf (meta->alpha == floorf (meta->alpha) ?
-        "\xce\xb1 %.1f   \xcf\x81 %d   %s" : "\xce\xb1 %g   \xcf\x81 %d   %s", meta->alpha,
-        meta->resolution, gst_mobilenet_dtype_nick (meta->dtype));
+        "%s   \xce\xb1 %.1f   \xcf\x81 %d   %s" : "%s   \xce\xb1 %g   \xcf\x81 %d   %s",
+        gst_mobilenet_arch_nick (meta->arch), meta->alpha, meta->resolution,
+        gst_mobilenet_dtype_nick (meta->dtype));
   if (ds.show_fps)
     fps_line = PRIV (self)->fps_line;
 

@@ -17,6 +17,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <math.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -51,9 +52,10 @@ usage (FILE * f)
       "IN may be a file name or a URI. Ctrl-C finishes the file early.\n\n"
       "  --models DIR       models folder (default: $MOBILENET_MODELS or\n"
       "                     ~/.local/share/mobilenet-live/models)\n"
-      "  --model FILE       a .tflite file (overrides --alpha/--dtype)\n"
-      "  --alpha A          0.25, 0.5, 0.75 or 1.0 (default 1.0)\n"
-      "  --dtype T          f32 or u8 (default f32)\n"
+      "  --model FILE       a .tflite file (overrides --arch/--alpha/--dtype)\n"
+      "  --arch A           v1, v2, v3-small or v3-large (default v1)\n"
+      "  --alpha A          width multiplier: 0.25, 0.35, 0.5, 0.75, 1.0, 1.3, 1.4 (default 1.0)\n"
+      "  --dtype T          f32, u8 or i8 (default f32)\n"
       "  --resolution N     network input size 32..512 (default: the model's)\n"
       "  --threads N        inference threads (default: all cores)\n"
       "  --interval N       classify every Nth frame (default 1)\n"
@@ -237,9 +239,9 @@ on_message (GstBus * bus, GstMessage * msg, App * app)
         gint res = 0;
         gst_structure_get_double (s, "alpha", &alpha);
         gst_structure_get_int (s, "resolution", &res);
-        fprintf (stderr, PROG ": model %s (alpha %g, rho %d, %s)\n",
-            gst_structure_get_string (s, "model"), alpha, res,
-            gst_structure_get_string (s, "dtype"));
+        fprintf (stderr, PROG ": model %s (%s, alpha %g, rho %d, %s)\n",
+            gst_structure_get_string (s, "model"), gst_structure_get_string (s, "arch"), alpha,
+            res, gst_structure_get_string (s, "dtype"));
       }
       break;
     }
@@ -323,9 +325,16 @@ main (int argc, char **argv)
     usage (stderr);
     return 2;
   }
-  if (mo.alpha != 0.25f && mo.alpha != 0.5f && mo.alpha != 0.75f && mo.alpha != 1.0f) {
-    fprintf (stderr, PROG ": --alpha %g: expected 0.25, 0.5, 0.75 or 1.0\n", mo.alpha);
-    return 2;
+  {
+    static const float alphas[] = { 0.25f, 0.35f, 0.5f, 0.75f, 1.0f, 1.3f, 1.4f };
+    gboolean ok = FALSE;
+    for (guint i = 0; i < G_N_ELEMENTS (alphas); i++)
+      ok |= fabsf (mo.alpha - alphas[i]) < 1e-6f;
+    if (!ok) {
+      fprintf (stderr, PROG ": --alpha %g: expected 0.25, 0.35, 0.5, 0.75, 1.0, 1.3 or 1.4\n",
+          mo.alpha);
+      return 2;
+    }
   }
 
   mp4 = ends_with (out, ".mp4") || ends_with (out, ".mov") || ends_with (out, ".m4v");
@@ -382,6 +391,7 @@ main (int argc, char **argv)
   g_object_set (classify, "alpha", (gdouble) mo.alpha, "resolution", mo.resolution,
       "threads", mo.threads, "inference-interval", (guint) interval, NULL);
   gst_util_set_object_arg (G_OBJECT (classify), "dtype", mn_dtype_name (mo.dtype));
+  gst_util_set_object_arg (G_OBJECT (classify), "arch", mn_arch_name (mo.arch));
   gst_util_set_object_arg (G_OBJECT (classify), "mode", mode);
   if (mo.models_dir)
     g_object_set (classify, "models", mo.models_dir, NULL);

@@ -19,6 +19,9 @@ events to the focused window, as a keyboard would):
   s               saves a screenshot; it must be the window's size, show the video
                   (many colours in the video rectangle) and the panel's text (bright
                   pixels spread over many rows of the panel rectangle);
+  v, v            the next architectures in the models folder: v2, then v3-small
+                  (alpha 1.0, the only one they have in float32); waits until the
+                  frames on screen carry their results (status live_arch);
   q               quits with status 0.
 
 Exit 77 (skip) when the shared clip or models, Xvfb, xdotool or gst-launch-1.0 are
@@ -277,6 +280,20 @@ def test_main(s, shared):
     if shot["event"] != "screenshot":
         fail(f"screenshot failed: {shot.get('error')}")
 
+    # V: the next architecture the models folder has, at an alpha and dtype it has
+    # (v2 float32: 1.0 only), while the video plays
+    for arch in ("v2", "v3-small"):
+        t_switch = time.time() - s.t0
+        s.key("v")
+        st = s.wait(f"MobileNet {arch} on screen",
+                    lambda st: st.get("live_arch") == arch and st.get("live_resolution") == 160, 30)
+        shown = [t["frames_displayed"] for t in s.lines() if t["event"] == "tick"
+                 and t_switch <= t["time"] <= st["time"]]
+        log(f"V: {st['live_model']} (alpha {st['live_alpha']}), "
+            f"{shown[-1] - shown[0] if shown else 0} frames shown while it loaded")
+        if st["arch"] != arch or st["live_alpha"] != 1.0:
+            fail(f"after V the status asks for {st['arch']} alpha {st['alpha']}")
+
     s.key("q")
     rc = s.finish()
     log(f"viewer exited with {rc}")
@@ -285,8 +302,8 @@ def test_main(s, shared):
     last = s.last()
     if last.get("event") != "quit":
         fail(f"the status file does not end with the quit line: {last}")
-    if last["live_alpha"] != 0.5 or last["live_resolution"] != 160:
-        fail(f"final status shows alpha {last['live_alpha']}, rho {last['live_resolution']}")
+    if last["live_arch"] != "v3-small" or last["live_resolution"] != 160:
+        fail(f"final status shows {last['live_arch']} rho {last['live_resolution']}")
 
     # the recording: decodes, every encoded frame is there (no rate check: a busy
     # machine encodes fewer frames a second, and that is not an error)

@@ -11,7 +11,8 @@ const int viewer_n_rhos = (int) (sizeof viewer_rhos / sizeof viewer_rhos[0]);
 const char *const viewer_help[][2] = {
   { "1 2 3 4", "\xce\xb1 = 0.25 / 0.5 / 0.75 / 1.0" },
   { "\xe2\x86\x90 \xe2\x86\x92", "\xcf\x81 down / up: 128 160 192 224" },
-  { "D", "float32 \xe2\x86\x94 uint8 model" },
+  { "V", "next architecture: v1, v2, v3-small, v3-large" },
+  { "D", "next dtype: float32, uint8, int8" },
   { "T", "inference threads 1 \xe2\x80\xa6 cores" },
   { "Space", "pause / play" },
   { "R", "start / stop recording (WebM, labels burnt in)" },
@@ -47,6 +48,7 @@ viewer_key_action(SDL_Keycode key, Uint16 mod, bool repeat)
   case SDLK_3: case SDLK_KP_3: a.kind = VIEWER_ACT_ALPHA; a.value = 0.75; break;
   case SDLK_4: case SDLK_KP_4: a.kind = VIEWER_ACT_ALPHA; a.value = 1.0; break;
   case SDLK_d: a.kind = VIEWER_ACT_DTYPE; break;
+  case SDLK_v: a.kind = VIEWER_ACT_ARCH; break;
   case SDLK_t: a.kind = VIEWER_ACT_THREADS; break;
   case SDLK_SPACE: a.kind = VIEWER_ACT_PAUSE; break;
   case SDLK_r: a.kind = VIEWER_ACT_RECORD; break;

@@ -17,7 +17,8 @@ typedef enum {
   VIEWER_ACT_NONE = 0,
   VIEWER_ACT_ALPHA,      /* value: the alpha to pick (keys 1..4) */
   VIEWER_ACT_RHO,        /* value: -1 (left) or +1 (right) */
-  VIEWER_ACT_DTYPE,      /* toggle f32 / u8 */
+  VIEWER_ACT_ARCH,       /* next architecture present (v1, v2, v3-small, v3-large) */
+  VIEWER_ACT_DTYPE,      /* next dtype present (f32, u8, i8) */
   VIEWER_ACT_THREADS,    /* next thread count */
   VIEWER_ACT_PAUSE,
   VIEWER_ACT_RECORD,     /* start / stop recording */

@@ -399,8 +399,14 @@ viewer_ui_draw_panel(viewer_ui *ui, const viewer_layout *l, const viewer_panel_i
   fill(r, C_PANEL, p->x, p->y, p->w, p->h);
   fill(r, (SDL_Color) { 60, 65, 74, 255 }, p->x, p->y, f / 10 > 1 ? f / 10 : 1, p->h);
 
-  draw_text(ui, ROLE_BOLD, (int) lround(f * 1.15), C_ACCENT, "MobileNet v1 \xc2\xb7 top 5", x0, y,
-            x1 - x0, ALIGN_LEFT);
+  {
+    const char *arch = in->have_result && in->arch ? in->arch : in->want_arch;
+    const int tpx = (int) lround(f * 1.15);
+    snprintf(buf, sizeof buf, "MobileNet %s \xc2\xb7 top 5", arch ? arch : "v1");
+    if (text_width(ui, ROLE_BOLD, tpx, buf) > x1 - x0) /* narrow panels: the name first */
+      snprintf(buf, sizeof buf, "MobileNet %s", arch ? arch : "v1");
+    draw_text(ui, ROLE_BOLD, tpx, C_ACCENT, buf, x0, y, x1 - x0, ALIGN_LEFT);
+  }
   y += line_skip(ui, ROLE_BOLD, (int) lround(f * 1.15)) + f / 3;
 
   /* top-5: label and score, then a bar */
@@ -444,6 +450,16 @@ viewer_ui_draw_panel(viewer_ui *ui, const viewer_layout *l, const viewer_panel_i
 
   separator(r, x0, x1, &y, f);
   /* model settings: live value, "→ wanted" while a switch is loading */
+  {
+    const char *d = in->arch ? in->arch : "", *wd = in->want_arch ? in->want_arch : "";
+    bool pend = in->have_result && strcmp(d, wd) != 0 &&
+                !(strcmp(wd, "v3-large") == 0 && strcmp(d, "v3-large-minimalistic") == 0);
+    if (pend)
+      snprintf(buf, sizeof buf, "%s \xe2\x86\x92 %s", d, wd);
+    else
+      snprintf(buf, sizeof buf, "%s", in->have_result ? d : wd);
+    y += row(ui, f, x0, x1, y, "arch", buf, pend ? C_PENDING : C_TEXT);
+  }
   if (in->have_result && !same_alpha(in->alpha, in->want_alpha))
     snprintf(buf, sizeof buf, "%.2f \xe2\x86\x92 %.2f", in->alpha, in->want_alpha);
   else

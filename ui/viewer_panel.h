@@ -47,12 +47,14 @@ typedef struct {
   double display_fps, inference_fps, inference_ms;
 
   /* live: what the classification on screen was made with */
+  const char *arch;   /* "v1", "v2", ... */
   double alpha;
   int rho;
   const char *dtype;
   int threads;
   const char *model;
   /* asked for (differs from live while a new model loads) */
+  const char *want_arch;
   double want_alpha;
   int want_rho;
   const char *want_dtype;

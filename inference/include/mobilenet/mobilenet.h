@@ -117,7 +117,7 @@ mn_arch mn_model_arch(const mn_model *model);
 int mn_model_outputs_logits(const mn_model *model);
 int mn_model_resolution(const mn_model *model);      /* trained input size */
 mn_dtype mn_model_dtype(const mn_model *model);
-int mn_model_num_classes(const mn_model *model);     /* 1000 or 1001 outputs */
+int mn_model_num_classes(const mn_model *model);     /* outputs: ImageNet's 1000 or 1001 */
 const char *mn_model_path(const mn_model *model);
 const char *mn_model_name(const mn_model *model);    /* file name without folder */
 /* Full description of ImageNet class 0..999, or NULL. */
@@ -193,6 +193,20 @@ const char *mn_models_dir(const char *explicit_dir, char *buf, size_t size);
  * no other is there. Writes its path into path. */
 mn_status mn_models_find(const char *dir, mn_arch arch, float alpha, mn_dtype dtype,
                          int resolution, char *path, size_t size, char err[MN_ERROR_MAX]);
+
+/* The usable model files of a folder, in name order: what each one is
+ * (read from its graph, remembered per file while the process runs).
+ * Writes up to max entries; returns how many files there are (-1 when the
+ * folder cannot be read). Files the engine refuses are left out. */
+typedef struct {
+  char name[256]; /* file name, without the folder */
+  mn_arch arch;
+  float alpha;
+  int resolution; /* trained input size */
+  mn_dtype dtype;
+  int classes;
+} mn_model_entry;
+int mn_models_list(const char *dir, mn_model_entry *entries, int max);
 
 /* Top-k over a probability vector (background at index 0 when count is
  * 1001 is skipped). Ties go to the lower index. Returns the number written. */
