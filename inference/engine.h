@@ -68,6 +68,16 @@ typedef struct {
   /* Bytes of scratch the node needs while it runs (shared by its threads). */
   size_t (*scratch)(const struct mn_model *m, const struct mn_node *n, const mn_dims *dims);
   void (*free_state)(void *state);
+  /* Elementwise families only (else NULL): the output pixels [pixel0,
+   * pixel0 + pixels), every channel, from the same pixels of the inputs. The
+   * runner calls it on the rows a producer's thread has just written. */
+  void (*run_pixels)(const struct mn_exec *x, const struct mn_node *n, size_t pixel0,
+                     size_t pixels);
+  /* Producers only (else NULL): the output pixels [*pixel0, *pixel0 +
+   * *pixels) thread ith of nth writes; 0 when its share is not a range of
+   * whole pixels. */
+  int (*pixel_share)(const struct mn_exec *x, const struct mn_node *n, int ith, int nth,
+                     size_t *pixel0, size_t *pixels);
 } mn_op_class;
 
 typedef struct mn_node {

@@ -20,11 +20,18 @@
 
 typedef enum { STEP_NODE, STEP_DW_PW } step_kind;
 
+#define MAX_FOLLOWERS 4
+
 typedef struct {
   step_kind kind;
   int node;      /* the node, or the depthwise node of a pair */
   int node2;     /* the pointwise node of a pair */
   int band_rows; /* depthwise output rows per band */
+  /* elementwise nodes run on the pixels each thread has just written (a
+   * residual ADD after a projection, a hard-swish after a convolution):
+   * no pass of their own over memory, no barrier */
+  int followers[MAX_FOLLOWERS];
+  int n_followers;
 } mn_step;
 
 struct mn_runner {
@@ -111,36 +118,86 @@ static int sole_reader(const mn_model *m, int v, int after) {
   return reader;
 }
 
+/* Node k can run as a follower of a step whose nodes are [first, last] and
+ * whose output (with the outputs of the followers before it) is in
+ * `written`: elementwise, reading one of them, its other inputs complete
+ * before the step began. */
+static int can_follow(const mn_model *m, const mn_dims *dims, int k, int first,
+                      const int *written, int n_written) {
+  const mn_node *n = &m->nodes[k];
+  if (n->fused || !n->cls->run_pixels || n->out == m->output) return 0;
+  /* pixel for pixel: the same map as the step's output */
+  const mn_dims *a = &dims[n->out], *b = &dims[written[0]];
+  if (a->n != b->n || a->h != b->h || a->w != b->w) return 0;
+  int reads_step = 0;
+  for (int j = 0; j < 3; j++) {
+    const int v = n->in[j];
+    if (v < 0 || m->values[v].is_const) continue;
+    int from_step = 0;
+    for (int w = 0; w < n_written; w++) from_step |= m->values[v].alias_of == m->values[written[w]].alias_of;
+    if (from_step) {
+      const mn_dims *d = &dims[v];
+      if (d->h != a->h || d->w != a->w || d->c != a->c) return 0; /* read broadcast */
+      reads_step = 1;
+      continue;
+    }
+    const int p = m->values[v].producer;
+    if (p >= first) return 0; /* not complete before the step */
+  }
+  /* a broadcast operand is fine only when complete: checked above; the
+   * step's output must be read full-size, pixel for pixel */
+  return reads_step;
+}
+
+static void attach_followers(const mn_model *m, const mn_dims *dims, mn_step *s, int first,
+                             int last) {
+  if (!m->nodes[first].cls->pixel_share) return;
+  int written[1 + MAX_FOLLOWERS], n_written = 0;
+  written[n_written++] = m->nodes[last].out;
+  for (int k = last + 1; k < m->n_nodes && s->n_followers < MAX_FOLLOWERS; k++) {
+    if (m->nodes[k].fused) continue;
+    if (!can_follow(m, dims, k, first, written, n_written)) break;
+    s->followers[s->n_followers++] = k;
+    written[n_written++] = m->nodes[k].out;
+  }
+}
+
 static int plan_steps(mn_runner *r) {
   const mn_model *m = r->model;
   r->steps = calloc((size_t)m->n_nodes + 1, sizeof *r->steps);
   if (!r->steps) return -1;
   const int no_bands = getenv("MOBILENET_NO_BANDS") != NULL; /* for comparisons */
+  const int no_followers = getenv("MOBILENET_NO_FUSION") != NULL;
   r->band_bytes = 0;
   for (int i = 0; i < m->n_nodes; i++) {
     const mn_node *n = &m->nodes[i];
     if (n->fused) continue;
     mn_step *s = &r->steps[r->n_steps++];
-    *s = (mn_step){STEP_NODE, i, -1, 0};
+    *s = (mn_step){STEP_NODE, i, -1, 0, {0}, 0};
+    int last = i; /* the step's last node */
     mn_dw_info dw;
     size_t wbytes;
-    if (no_bands || !mn_dwconv_info(n, &dw) || n->out == m->output) continue;
+    if (no_bands || !mn_dwconv_info(n, &dw) || n->out == m->output) goto followers;
     const int j = sole_reader(m, n->out, i);
     if (j < 0 || !mn_conv_is_pointwise(m, &m->nodes[j], &wbytes) || wbytes > BAND_WEIGHTS_MAX)
-      continue;
+      goto followers;
     /* every node between the two must not need the depthwise output */
     int between = 0;
     for (int k = i + 1; k < j; k++) between |= !m->nodes[k].fused;
-    if (between) continue;
+    if (between) goto followers;
     const mn_dims *d = &r->dims[n->out];
     const size_t row = value_bytes(m, r->dims, n->out) / (size_t)d->h;
     int rows = (int)(BAND_BYTES / row);
     const int min_rows = (32 + d->w - 1) / d->w; /* >= 32 pixels for the GEMM tiles */
     rows = rows < min_rows ? min_rows : rows;
     rows = rows < 1 ? 1 : rows > d->h ? d->h : rows;
-    *s = (mn_step){STEP_DW_PW, i, j, rows};
+    *s = (mn_step){STEP_DW_PW, i, j, rows, {0}, 0};
     if ((size_t)rows * row > r->band_bytes) r->band_bytes = (size_t)rows * row;
-    i = j; /* the pointwise node is in this step */
+    last = j; /* the pointwise node is in this step */
+  followers:
+    if (!no_followers) attach_followers(m, r->dims, s, i, last);
+    if (s->n_followers) last = s->followers[s->n_followers - 1];
+    i = last;
   }
   r->band_bytes = (r->band_bytes + 63) / 64 * 64;
   return 0;
@@ -175,6 +232,7 @@ static int plan_memory(mn_runner *r) {
   for (int s = 0; s < r->n_steps; s++) {
     step_of[r->steps[s].node] = s;
     if (r->steps[s].node2 >= 0) step_of[r->steps[s].node2] = s;
+    for (int f = 0; f < r->steps[s].n_followers; f++) step_of[r->steps[s].followers[f]] = s;
   }
   /* lifetimes, per storage root; the input is written before step 0 */
   first[m->values[m->input].alias_of] = -1;
@@ -278,12 +336,24 @@ mn_status mn_runner_set_threads(mn_runner *r, int threads, char err[MN_ERROR_MAX
 
 /* ---- running ---------------------------------------------------------------------- */
 
+/* The followers of step s on output pixels [p0, p0 + n); thread 0 adds
+ * their time to ms. */
+static void run_followers(const mn_model *m, const mn_exec *x, const mn_step *s, size_t p0,
+                          size_t n, int ith, double *ms) {
+  for (int f = 0; f < s->n_followers; f++) {
+    const double t0 = ith == 0 ? omp_get_wtime() : 0.0;
+    const mn_node *fn = &m->nodes[s->followers[f]];
+    fn->cls->run_pixels(x, fn, p0, n);
+    if (ith == 0) ms[f] += (omp_get_wtime() - t0) * 1e3;
+  }
+}
+
 /* The depthwise node and the pointwise node of step s over thread ith's
  * output rows, a band at a time: the depthwise rows go to the thread's band
  * buffer and the GEMM turns them into the pointwise rows. Adds thread 0's
  * time of each to ms[0] and ms[1]. */
 static void run_dw_pw_bands(const mn_runner *r, const mn_exec *x, const mn_step *s, int ith,
-                            int nth, double ms[2]) {
+                            int nth, double ms[2], double *fms) {
   const mn_model *m = r->model;
   const mn_node *dw = &m->nodes[s->node], *pw = &m->nodes[s->node2];
   const mn_dims *d = &r->dims[dw->out];
@@ -301,6 +371,7 @@ static void run_dw_pw_bands(const mn_runner *r, const mn_exec *x, const mn_step 
       const double t2 = omp_get_wtime();
       ms[0] += (t1 - t0) * 1e3, ms[1] += (t2 - t1) * 1e3;
     }
+    run_followers(r->model, x, s, (size_t)y0 * d->w, (size_t)n * d->w, ith, fms);
   }
 }
 
@@ -323,29 +394,49 @@ static void run_network(mn_runner *r) {
     double t0 = omp_get_wtime();
     for (int k = 0; k < r->n_steps; k++) {
       const mn_step *s = &r->steps[k];
+      double fms[MAX_FOLLOWERS] = {0.0};
       if (s->kind == STEP_DW_PW && bands) {
         double ms[2] = {0.0, 0.0};
-        run_dw_pw_bands(r, &x, s, ith, nth, ms);
+        run_dw_pw_bands(r, &x, s, ith, nth, ms, fms);
 #pragma omp barrier
         if (ith == 0) {
           const double t1 = omp_get_wtime();
+          double f_total = 0.0;
+          for (int f = 0; f < s->n_followers; f++)
+            r->layer_ms[s->followers[f]] = fms[f], f_total += fms[f];
           r->layer_ms[s->node] = ms[0]; /* the barrier's wait goes to the pointwise node */
-          r->layer_ms[s->node2] = (t1 - t0) * 1e3 - ms[0];
+          r->layer_ms[s->node2] = (t1 - t0) * 1e3 - ms[0] - f_total;
           t0 = t1;
         }
         continue;
       }
       const mn_node *n = &m->nodes[s->node];
       n->cls->run(&x, n, ith, nth);
+      const mn_node *last = n;
       if (s->kind == STEP_DW_PW) { /* no band buffers: one node after the other */
 #pragma omp barrier
-        const mn_node *p = &m->nodes[s->node2];
-        p->cls->run(&x, p, ith, nth);
+        last = &m->nodes[s->node2];
+        last->cls->run(&x, last, ith, nth);
+      }
+      if (s->n_followers) {
+        size_t p0, np;
+        if (last->cls->pixel_share && last->cls->pixel_share(&x, last, ith, nth, &p0, &np)) {
+          run_followers(m, &x, s, p0, np, ith, fms);
+        } else { /* the producer's threads shared its pixels: after it, split anew */
+          const mn_dims *d = &r->dims[last->out];
+          int a, b;
+#pragma omp barrier
+          mn_split(d->n * d->h * d->w, ith, nth, &a, &b);
+          run_followers(m, &x, s, (size_t)a, (size_t)(b - a), ith, fms);
+        }
       }
 #pragma omp barrier
       if (ith == 0) {
         const double t1 = omp_get_wtime();
-        r->layer_ms[s->node] = (t1 - t0) * 1e3;
+        double f_total = 0.0;
+        for (int f = 0; f < s->n_followers; f++)
+          r->layer_ms[s->followers[f]] = fms[f], f_total += fms[f];
+        r->layer_ms[s->node] = (t1 - t0) * 1e3 - f_total;
         t0 = t1;
       }
     }

@@ -58,6 +58,15 @@ static tile_share share_tiles(int mb, int nb, int ith, int nth) {
   return sh;
 }
 
+int mn_gemm_rows(int m, int mr, int ith, int nth, int *row0, int *row1) {
+  const int mb = (m + mr - 1) / mr;
+  if (mb < 4 * nth) return 0;
+  const tile_share sh = share_tiles(mb, 1, ith, nth);
+  *row0 = sh.r0 * mr;
+  *row1 = sh.r1 * mr < m ? sh.r1 * mr : m;
+  return 1;
+}
+
 /* Tile t of a share: its panel, first row and column, rows and columns. */
 typedef struct {
   int panel, row, col, mr, nc;

@@ -181,6 +181,35 @@ typedef void (*mn_f32_conv1p_fn)(const mn_conv_geom *g, const float *in, const f
 
 typedef enum { MN_UNARY_HARD_SWISH, MN_UNARY_RELU, MN_UNARY_RELU6, MN_UNARY_LOGISTIC } mn_unary;
 
+/* Elementwise binary operators. The second operand is full (period 0), a
+ * scalar (period 1) or one value per channel (period = channels; a and out
+ * then start at channel 0). */
+typedef enum { MN_BINARY_ADD, MN_BINARY_SUB, MN_BINARY_MUL } mn_binary;
+
+/* XNNPACK's 8-bit arithmetic of ADD / SUB (fixed point: a_mult, b_mult,
+ * bias, shift) and MUL (float scale), in the uint8 domain. */
+typedef struct {
+  mn_binary op;
+  int32_t a_zp, b_zp, out_zp, qmin, qmax;
+  int32_t a_mult, b_mult, bias;
+  uint32_t shift;
+  float scale;
+} mn_q8_binary;
+
+static inline uint8_t mn_q8_binary_ref(const mn_q8_binary *p, int32_t a, int32_t b) {
+  int32_t v;
+  if (p->op == MN_BINARY_MUL) {
+    float f = (float)((a - p->a_zp) * (b - p->b_zp)) * p->scale;
+    const float lo = (float)(p->qmin - p->out_zp), hi = (float)(p->qmax - p->out_zp);
+    f = f < lo ? lo : f > hi ? hi : f;
+    v = (int32_t)nearbyintf(f) + p->out_zp;
+  } else {
+    v = ((p->bias + a * p->a_mult + b * p->b_mult) >> p->shift) + p->out_zp;
+    v = v < p->qmin ? p->qmin : v > p->qmax ? p->qmax : v;
+  }
+  return (uint8_t)v;
+}
+
 typedef struct {
   mn_isa isa;
   mn_f32_gemm f32_gemm;        /* wide tile */
@@ -206,7 +235,16 @@ typedef struct {
   /* float activations (mn_f32_unary_ref) and 8-bit table lookups */
   void (*f32_unary)(mn_unary op, const float *in, size_t n, float *out);
   void (*u8_lut)(const uint8_t *in, size_t n, const uint8_t lut[256], uint8_t *out);
+  void (*f32_binary)(mn_binary op, const float *a, const float *b, size_t n, int period,
+                     float lo, float hi, float *out);
+  void (*u8_binary)(const mn_q8_binary *p, const uint8_t *a, const uint8_t *b, size_t n,
+                    int period, uint8_t *out);
 } mn_kernels;
+
+/* The rows [row0, row1) thread ith of nth computes of an m-row GEMM with mr-row
+ * tiles (mn_f32_gemm_run, mn_u8_gemm_run): 1, or 0 when the threads split
+ * the tiles instead (few rows), each row then written by several threads. */
+int mn_gemm_rows(int m, int mr, int ith, int nth, int *row0, int *row1);
 
 /* The GEMM shape that wastes least on n output columns. */
 const mn_f32_gemm *mn_f32_gemm_for(const mn_kernels *kern, int n);
@@ -248,6 +286,10 @@ void mn_u8_avgpool(const uint8_t *in, int pixels, int c, uint8_t *out, int32_t q
 /* hard-swish as XNNPACK's f32 kernels: x * clamp(x / 6 + 1/2, 0, 1) */
 void mn_f32_unary_ref(mn_unary op, const float *in, size_t n, float *out);
 void mn_u8_lut_ref(const uint8_t *in, size_t n, const uint8_t lut[256], uint8_t *out);
+void mn_f32_binary_ref(mn_binary op, const float *a, const float *b, size_t n, int period,
+                       float lo, float hi, float *out);
+void mn_u8_binary_ref(const mn_q8_binary *p, const uint8_t *a, const uint8_t *b, size_t n,
+                      int period, uint8_t *out);
 
 /* ---- softmax (float64 inside, as the reference) -------------------------- */
 void mn_f32_softmax(const float *in, int n, float beta, float *out);

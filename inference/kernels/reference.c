@@ -173,3 +173,21 @@ void mn_f32_unary_ref(mn_unary op, const float *in, size_t n, float *out) {
 void mn_u8_lut_ref(const uint8_t *in, size_t n, const uint8_t lut[256], uint8_t *out) {
   for (size_t i = 0; i < n; i++) out[i] = lut[in[i]];
 }
+
+static size_t operand_index(size_t i, int period) {
+  return period == 0 ? i : period == 1 ? 0 : i % (size_t)period;
+}
+
+void mn_f32_binary_ref(mn_binary op, const float *a, const float *b, size_t n, int period,
+                       float lo, float hi, float *out) {
+  for (size_t i = 0; i < n; i++) {
+    const float x = a[i], y = b[operand_index(i, period)];
+    const float v = op == MN_BINARY_ADD ? x + y : op == MN_BINARY_SUB ? x - y : x * y;
+    out[i] = clampf(v, lo, hi);
+  }
+}
+
+void mn_u8_binary_ref(const mn_q8_binary *p, const uint8_t *a, const uint8_t *b, size_t n,
+                      int period, uint8_t *out) {
+  for (size_t i = 0; i < n; i++) out[i] = mn_q8_binary_ref(p, a[i], b[operand_index(i, period)]);
+}

@@ -152,8 +152,25 @@ static void conv_describe(const mn_model *m, const mn_node *n, const mn_dims *di
   info->macs = (int64_t)mn_dims_count(&dims[n->out]) * s->kh * s->kw * s->ic;
 }
 
+static int conv_pixel_share(const mn_exec *x, const mn_node *n, int ith, int nth,
+                            size_t *pixel0, size_t *pixels) {
+  const conv_state *s = n->state;
+  const mn_dims *o = &x->dims[n->out];
+  int a, b;
+  if (pointwise(s)) {
+    const int mr = x->model->values[n->out].type == MN_VAL_F32 ? s->gemm->mr
+                                                                : x->kernels->u8_gemm.mr;
+    if (!mn_gemm_rows(o->h * o->w, mr, ith, nth, &a, &b)) return 0;
+    *pixel0 = (size_t)a, *pixels = (size_t)(b - a);
+    return 1;
+  }
+  mn_split(o->h, ith, nth, &a, &b);
+  *pixel0 = (size_t)a * o->w, *pixels = (size_t)(b - a) * o->w;
+  return 1;
+}
+
 const mn_op_class mn_op_conv = {"conv", conv_infer, conv_run, conv_describe, conv_scratch,
-                                conv_free};
+                                conv_free, NULL, conv_pixel_share};
 
 /* ---- import ------------------------------------------------------------------ */
 

@@ -97,7 +97,17 @@ static void dw_describe(const mn_model *m, const mn_node *n, const mn_dims *dims
   info->macs = (int64_t)mn_dims_count(&dims[n->out]) * s->kh * s->kw;
 }
 
-const mn_op_class mn_op_dwconv = {"dwconv", dw_infer, dw_run, dw_describe, NULL, dw_free};
+static int dw_pixel_share(const mn_exec *x, const mn_node *n, int ith, int nth, size_t *pixel0,
+                          size_t *pixels) {
+  const mn_dims *o = &x->dims[n->out];
+  int a, b;
+  mn_split(o->h, ith, nth, &a, &b);
+  *pixel0 = (size_t)a * o->w, *pixels = (size_t)(b - a) * o->w;
+  return 1;
+}
+
+const mn_op_class mn_op_dwconv = {"dwconv", dw_infer, dw_run, dw_describe, NULL, dw_free, NULL,
+                                  dw_pixel_share};
 
 int mn_build_dwconv(mn_builder *b) {
   const tfl_op *op = &b->tfl->ops[b->op];

@@ -148,11 +148,9 @@ static int tflite_hard_swish_table(float in_scale, int32_t in_zp, float out_scal
   return 0;
 }
 
-static void unary_run(const mn_exec *x, const mn_node *n, int ith, int nth) {
+static void unary_pixels(const mn_exec *x, const mn_node *n, size_t pixel0, size_t pixels) {
   const unary_state *s = n->state;
-  const size_t count = mn_dims_count(&x->dims[n->out]);
-  int a, b;
-  mn_split((int)count, ith, nth, &a, &b);
+  const size_t C = (size_t)x->dims[n->out].c, a = pixel0 * C, count = pixels * C;
   if (x->model->values[n->out].type == MN_VAL_F32) {
     const float *in = x->ptr[n->in[0]];
     float *out = x->ptr[n->out];
@@ -160,11 +158,24 @@ static void unary_run(const mn_exec *x, const mn_node *n, int ith, int nth) {
                           : s->kind == UN_RELU     ? MN_UNARY_RELU
                           : s->kind == UN_RELU6    ? MN_UNARY_RELU6
                                                    : MN_UNARY_LOGISTIC,
-                          in + a, (size_t)(b - a), out + a);
+                          in + a, count, out + a);
     return;
   }
-  x->kernels->u8_lut((const uint8_t *)x->ptr[n->in[0]] + a, (size_t)(b - a), s->lut,
+  x->kernels->u8_lut((const uint8_t *)x->ptr[n->in[0]] + a, count, s->lut,
                      (uint8_t *)x->ptr[n->out] + a);
+}
+
+/* An elementwise node split by whole pixels between the threads. */
+static void by_pixels(const mn_exec *x, const mn_node *n, int ith, int nth,
+                      void (*pixels_fn)(const mn_exec *, const mn_node *, size_t, size_t)) {
+  const mn_dims *d = &x->dims[n->out];
+  int a, b;
+  mn_split(d->n * d->h * d->w, ith, nth, &a, &b);
+  if (b > a) pixels_fn(x, n, (size_t)a, (size_t)(b - a));
+}
+
+static void unary_run(const mn_exec *x, const mn_node *n, int ith, int nth) {
+  by_pixels(x, n, ith, nth, unary_pixels);
 }
 
 static int same_infer(const mn_model *m, const mn_node *n, mn_dims *dims, char *err, size_t size) {
@@ -180,7 +191,8 @@ static void unary_describe(const mn_model *m, const mn_node *n, const mn_dims *d
   snprintf(info->type, sizeof info->type, "%s", s->type);
 }
 
-const mn_op_class mn_op_unary = {"unary", same_infer, unary_run, unary_describe, NULL, NULL};
+const mn_op_class mn_op_unary = {"unary", same_infer, unary_run, unary_describe, NULL, NULL,
+                                 unary_pixels, NULL};
 
 int mn_build_unary(mn_builder *b) {
   const tfl_op *op = &b->tfl->ops[b->op];
@@ -223,12 +235,8 @@ typedef struct {
   float *bf;         /* constant float operand */
   uint8_t *bq;       /* constant 8-bit operand */
   float lo, hi;
-  /* 8-bit */
-  int32_t a_zp, b_zp, out_zp, qmin, qmax;
-  int32_t a_mult, b_mult, bias; /* ADD / SUB */
-  uint32_t shift;
-  float scale;                  /* MUL */
-  int wide;                     /* ADD / SUB scales outside XNNPACK's range: double */
+  mn_q8_binary q;    /* 8-bit arithmetic (kernels.h) */
+  int wide;          /* ADD / SUB scales outside XNNPACK's range: double */
   double da, db;
 } binary_state;
 
@@ -241,26 +249,10 @@ static void binary_free(void *p) {
 }
 
 static inline uint8_t q8_binary(const binary_state *s, int32_t a, int32_t b) {
-  int32_t v;
-  if (s->kind == EW_MUL) {
-    float f = (float)((a - s->a_zp) * (b - s->b_zp)) * s->scale;
-    const float lo = (float)(s->qmin - s->out_zp), hi = (float)(s->qmax - s->out_zp);
-    f = f < lo ? lo : f > hi ? hi : f;
-    return (uint8_t)((int32_t)nearbyintf(f) + s->out_zp);
-  }
-  if (s->wide) {
-    const double r = (a - s->a_zp) * s->da + (b - s->b_zp) * s->db;
-    v = (int32_t)(r >= 0 ? floor(r + 0.5) : -floor(-r + 0.5)) + s->out_zp;
-  } else {
-    const int32_t acc = s->bias + a * s->a_mult + b * s->b_mult;
-    v = (acc >> s->shift) + s->out_zp; /* arithmetic shift: floor, as XNNPACK's asr */
-  }
-  return (uint8_t)(v < s->qmin ? s->qmin : v > s->qmax ? s->qmax : v);
-}
-
-static inline float f32_binary(const binary_state *s, float a, float b) {
-  float v = s->kind == EW_ADD ? a + b : s->kind == EW_SUB ? a - b : a * b;
-  return v < s->lo ? s->lo : v > s->hi ? s->hi : v;
+  if (!s->wide) return mn_q8_binary_ref(&s->q, a, b);
+  const double r = (a - s->q.a_zp) * s->da + (b - s->q.b_zp) * s->db;
+  const int32_t v = (int32_t)(r >= 0 ? floor(r + 0.5) : -floor(-r + 0.5)) + s->q.out_zp;
+  return (uint8_t)(v < s->q.qmin ? s->q.qmin : v > s->q.qmax ? s->q.qmax : v);
 }
 
 static int binary_infer(const mn_model *m, const mn_node *n, mn_dims *dims, char *err,
@@ -288,37 +280,34 @@ static int binary_infer(const mn_model *m, const mn_node *n, mn_dims *dims, char
   return 0;
 }
 
-static void binary_run(const mn_exec *x, const mn_node *n, int ith, int nth) {
+static void binary_pixels(const mn_exec *x, const mn_node *n, size_t pixel0, size_t pixels) {
   const binary_state *s = n->state;
   const int ia = s->swap ? 1 : 0;
-  const mn_dims *d = &x->dims[n->out];
-  const int C = d->c;
-  const size_t count = mn_dims_count(d);
+  const size_t C = (size_t)x->dims[n->out].c, a0 = pixel0 * C, count = pixels * C;
   const int f32 = x->model->values[n->out].type == MN_VAL_F32;
-  const void *pa = x->ptr[n->in[ia]];
-  const void *pb = s->b_const ? (f32 ? (const void *)s->bf : (const void *)s->bq) : x->ptr[n->in[1 - ia]];
-  void *po = x->ptr[n->out];
-  int a0, a1;
-  mn_split((int)count, ith, nth, &a0, &a1);
+  const int period = s->bc == BC_NONE ? 0 : s->bc == BC_SCALAR ? 1 : (int)C;
+  const size_t b0 = s->bc == BC_NONE ? a0 : 0;
+  const void *pb = s->b_const ? (f32 ? (const void *)s->bf : (const void *)s->bq)
+                              : x->ptr[n->in[1 - ia]];
   if (f32) {
-    const float *A = pa, *B = pb;
-    float *O = po;
-    if (s->bc == BC_NONE)
-      for (int i = a0; i < a1; i++) O[i] = f32_binary(s, A[i], B[i]);
-    else if (s->bc == BC_SCALAR)
-      for (int i = a0; i < a1; i++) O[i] = f32_binary(s, A[i], B[0]);
-    else
-      for (int i = a0; i < a1; i++) O[i] = f32_binary(s, A[i], B[i % C]);
+    x->kernels->f32_binary(s->kind == EW_ADD ? MN_BINARY_ADD : s->kind == EW_SUB ? MN_BINARY_SUB
+                                                                                 : MN_BINARY_MUL,
+                           (const float *)x->ptr[n->in[ia]] + a0, (const float *)pb + b0, count,
+                           period, s->lo, s->hi, (float *)x->ptr[n->out] + a0);
     return;
   }
-  const uint8_t *A = pa, *B = pb;
-  uint8_t *O = po;
-  if (s->bc == BC_NONE)
-    for (int i = a0; i < a1; i++) O[i] = q8_binary(s, A[i], B[i]);
-  else if (s->bc == BC_SCALAR)
-    for (int i = a0; i < a1; i++) O[i] = q8_binary(s, A[i], B[0]);
-  else
-    for (int i = a0; i < a1; i++) O[i] = q8_binary(s, A[i], B[i % C]);
+  const uint8_t *A = (const uint8_t *)x->ptr[n->in[ia]] + a0, *B = (const uint8_t *)pb + b0;
+  uint8_t *O = (uint8_t *)x->ptr[n->out] + a0;
+  if (!s->wide) {
+    x->kernels->u8_binary(&s->q, A, B, count, period, O);
+    return;
+  }
+  for (size_t i = 0; i < count; i++)
+    O[i] = q8_binary(s, A[i], B[period == 0 ? i : period == 1 ? 0 : i % C]);
+}
+
+static void binary_run(const mn_exec *x, const mn_node *n, int ith, int nth) {
+  by_pixels(x, n, ith, nth, binary_pixels);
 }
 
 static void binary_describe(const mn_model *m, const mn_node *n, const mn_dims *dims,
@@ -329,7 +318,7 @@ static void binary_describe(const mn_model *m, const mn_node *n, const mn_dims *
 }
 
 const mn_op_class mn_op_binary = {"binary", binary_infer, binary_run, binary_describe, NULL,
-                                  binary_free};
+                                  binary_free, binary_pixels, NULL};
 
 /* XNNPACK's ADD parameters for the scales a / out and b / out (b negated
  * for SUB); 0, or -1 when a ratio lies outside [2^-10, 2^8), where XNNPACK
@@ -348,10 +337,11 @@ static int add_params(binary_state *s, float a_out, float b_out) {
   ba += shift << 23, bb += shift << 23;
   memcpy(&fa, &ba, 4), memcpy(&fb, &bb, 4);
   const int32_t ma = (int32_t)lrintf(fa), mb = (int32_t)lrintf(fb);
-  s->a_mult = signbit(a_out) ? -ma : ma;
-  s->b_mult = signbit(b_out) ? -mb : mb;
-  s->shift = shift;
-  s->bias = (int32_t)((INT32_C(1) << (shift - 1)) - s->a_mult * s->a_zp - s->b_mult * s->b_zp);
+  mn_q8_binary *q = &s->q;
+  q->a_mult = signbit(a_out) ? -ma : ma;
+  q->b_mult = signbit(b_out) ? -mb : mb;
+  q->shift = shift;
+  q->bias = (int32_t)((INT32_C(1) << (shift - 1)) - q->a_mult * q->a_zp - q->b_mult * q->b_zp);
   return 0;
 }
 
@@ -427,12 +417,14 @@ int mn_build_binary(mn_builder *b) {
     binary_free(s);
     return -1;
   }
-  s->qmin = qmin, s->qmax = qmax;
+  s->q.qmin = qmin, s->q.qmax = qmax;
+  s->q.op = s->kind == EW_ADD ? MN_BINARY_ADD : s->kind == EW_SUB ? MN_BINARY_SUB : MN_BINARY_MUL;
   if (q8) {
-    s->a_zp = mn_q8_zero_point(A), s->b_zp = mn_q8_zero_point(B), s->out_zp = mn_q8_zero_point(out);
+    s->q.a_zp = mn_q8_zero_point(A), s->q.b_zp = mn_q8_zero_point(B);
+    s->q.out_zp = mn_q8_zero_point(out);
     if (s->kind == EW_MUL) {
       const float p = A->scale * B->scale;
-      s->scale = p / out->scale;
+      s->q.scale = p / out->scale;
     } else {
       const float ra = A->scale / out->scale, rb = B->scale / out->scale;
       if (add_params(s, ra, s->kind == EW_SUB ? -rb : rb) != 0) {

@@ -121,7 +121,7 @@ static void pool_describe(const mn_model *m, const mn_node *n, const mn_dims *di
   snprintf(info->type, sizeof info->type, "%s", s->mean ? "mean" : "avgpool");
 }
 
-const mn_op_class mn_op_avgpool = {"pool", pool_infer, pool_run, pool_describe, NULL, NULL};
+const mn_op_class mn_op_avgpool = {"pool", pool_infer, pool_run, pool_describe, NULL, NULL, NULL, NULL};
 
 int mn_build_pool(mn_builder *b) {
   const tfl_op *op = &b->tfl->ops[b->op];

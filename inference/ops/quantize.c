@@ -63,7 +63,7 @@ static void quantize_describe(const mn_model *m, const mn_node *n, const mn_dims
 }
 
 const mn_op_class mn_op_quantize = {"quantize", quantize_infer, quantize_run, quantize_describe,
-                                    NULL, NULL};
+                                    NULL, NULL, NULL, NULL};
 
 int mn_build_quantize(mn_builder *b) {
   const tfl_op *op = &b->tfl->ops[b->op];

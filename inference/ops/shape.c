@@ -63,7 +63,7 @@ static void reshape_describe(const mn_model *m, const mn_node *n, const mn_dims 
 }
 
 const mn_op_class mn_op_reshape = {"reshape", reshape_infer, reshape_run, reshape_describe, NULL,
-                                   NULL};
+                                   NULL, NULL, NULL};
 
 int mn_build_reshape(mn_builder *b) {
   const tfl_op *op = &b->tfl->ops[b->op];
@@ -153,7 +153,7 @@ static void pad_describe(const mn_model *m, const mn_node *n, const mn_dims *dim
   snprintf(info->type, sizeof info->type, "pad");
 }
 
-const mn_op_class mn_op_pad = {"pad", pad_infer, pad_run, pad_describe, NULL, NULL};
+const mn_op_class mn_op_pad = {"pad", pad_infer, pad_run, pad_describe, NULL, NULL, NULL, NULL};
 
 int mn_build_pad(mn_builder *b) {
   const tfl_tensor *in = mn_build_input(b, 0), *pads = mn_build_input(b, 1),

@@ -69,7 +69,7 @@ static void softmax_describe(const mn_model *m, const mn_node *n, const mn_dims 
 }
 
 const mn_op_class mn_op_softmax = {"softmax", softmax_infer, softmax_run, softmax_describe, NULL,
-                                   NULL};
+                                   NULL, NULL, NULL};
 
 int mn_build_softmax(mn_builder *b) {
   const tfl_op *op = &b->tfl->ops[b->op];
