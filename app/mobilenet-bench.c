@@ -27,9 +27,9 @@ static void usage(FILE *f) {
           "Usage: %s [options]\n"
           "       %s --sweep [--dtype f32|u8] [--threads N] [--runs N] [--images DIR]\n"
           "                       [--chart FILE.png] [--json]\n"
-          "Times MobileNet v1 inference on this machine (network only: the input is\n"
+          "Times MobileNet inference on this machine (network only: the input is\n"
           "already preprocessed, as in the peer benchmarks).\n\n"
-          "  --models DIR / --model FILE / --alpha A / --dtype f32|u8\n"
+          "  --models DIR / --model FILE / --arch A / --alpha A / --dtype f32|u8|i8\n"
           "                     choose the model as mobilenet-classify does\n"
           "  --resolution R     input size %d..%d (default: the model's own)\n"
           "  --threads N        threads (default: all cores)\n"
@@ -858,14 +858,15 @@ int main(int argc, char **argv) {
   if (json) {
     printf("{\"model\":");
     cli_json_string(stdout, mn_model_name(model));
-    printf(",\"alpha\":%g,\"resolution\":%d,\"dtype\":\"%s\",\"threads\":%d,\"runs\":%d,"
-           "\"median_ms\":%.4f,\"min_ms\":%.4f,\"max_ms\":%.4f,\"fps\":%.2f,\"macs\":%lld",
-           mn_model_alpha(model), resolution, mn_dtype_name(mn_model_dtype(model)),
+    printf(",\"arch\":\"%s\",\"alpha\":%g,\"resolution\":%d,\"dtype\":\"%s\",\"threads\":%d,"
+           "\"runs\":%d,\"median_ms\":%.4f,\"min_ms\":%.4f,\"max_ms\":%.4f,\"fps\":%.2f,"
+           "\"macs\":%lld",
+           mn_arch_name(mn_model_arch(model)), mn_model_alpha(model), resolution, mn_dtype_name(mn_model_dtype(model)),
            mn_runner_threads(runner), runs, med, lo, hi, 1000.0 / med, (long long)macs);
   } else {
-    printf("%s alpha %g %s %dx%d, %d threads, %d runs: median %.3f ms (min %.3f, max %.3f), "
+    printf("%s (%s) alpha %g %s %dx%d, %d threads, %d runs: median %.3f ms (min %.3f, max %.3f), "
            "%.1f fps, %.1f GMAC/s\n",
-           mn_model_name(model), mn_model_alpha(model), mn_dtype_name(mn_model_dtype(model)),
+           mn_model_name(model), mn_arch_name(mn_model_arch(model)), mn_model_alpha(model), mn_dtype_name(mn_model_dtype(model)),
            resolution, resolution, mn_runner_threads(runner), runs, med, lo, hi, 1000.0 / med,
            macs / med / 1e6);
   }

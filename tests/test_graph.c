@@ -601,8 +601,8 @@ START_TEST(test_dwconv_shapes) {
   static const conv_spec specs[] = {
       {3, 3, 1, 1, TFL_ACT_RELU6, 1, 0}, {3, 3, 2, 1, TFL_ACT_NONE, 1, 0},
       {5, 5, 1, 1, TFL_ACT_RELU, 1, 0},  {5, 5, 2, 1, TFL_ACT_RELU6, 1, 0},
-      {3, 3, 1, 0, TFL_ACT_NONE, 1, 0}};
-  static const int chans[] = {5, 16, 13, 24, 1};
+      {3, 3, 1, 0, TFL_ACT_NONE, 1, 0},  {5, 5, 1, 1, TFL_ACT_NONE, 1, 0}};
+  static const int chans[] = {5, 16, 13, 24, 1, 32};
   for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++)
     for (int deep = 0; deep < 2; deep++) {
       if (deep && !specs[i].same && specs[i].kh > 2) continue; /* VALID 3x3 on 2x2: nothing */

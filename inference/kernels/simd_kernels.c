@@ -658,6 +658,80 @@ static void f32_dw3x3_interior_flat(const float *r0, const float *r1, const floa
   }
 }
 
+/* ---- KxK depthwise (5x5 in v3), C a multiple of VW ---------------------------
+ * Interior pixels: channel vectors outside; four output pixels at a time
+ * keep their sums in registers over all kh x kw taps, each tap's weight
+ * vector loaded once for the four. rows[ky] point at input column -pad_left
+ * of the pixel row's input rows. */
+#define DWK_PX 4
+static void f32_dwkxk_interior_cvec(const float *const *rows, int kh, int kw, int C, int L,
+                                    int stride, int xa, int xb, const float *w,
+                                    const float *bias, float *out, float lo, float hi) {
+  const vf vlo = (vf){0} + lo, vhi = (vf){0} + hi;
+  const size_t step = (size_t)stride * C;
+  for (int cv = 0; cv < C; cv += VW) {
+    int x = xa;
+    for (; x + DWK_PX <= xb; x += DWK_PX) {
+      const vf b = *(const vf_u *)(bias + cv);
+      vf acc[DWK_PX] = {b, b, b, b};
+      for (int ky = 0; ky < kh; ky++) {
+        const float *r = rows[ky] + (size_t)x * step + cv;
+        const float *wr = w + (size_t)ky * kw * L + cv;
+        for (int kx = 0; kx < kw; kx++) {
+          const vf wv = *(const vf_u *)(wr + (size_t)kx * L);
+          const float *p = r + (size_t)kx * C;
+          _Pragma("GCC unroll 4") for (int j = 0; j < DWK_PX; j++)
+            acc[j] += *(const vf_u *)(p + (size_t)j * step) * wv;
+        }
+      }
+      for (int j = 0; j < DWK_PX; j++)
+        *(vf_u *)(out + (size_t)(x + j) * C + cv) = clamp_vf(acc[j], vlo, vhi);
+    }
+    for (; x < xb; x++) {
+      vf acc = *(const vf_u *)(bias + cv);
+      for (int ky = 0; ky < kh; ky++) {
+        const float *r = rows[ky] + (size_t)x * step + cv;
+        const float *wr = w + (size_t)ky * kw * L + cv;
+        for (int kx = 0; kx < kw; kx++)
+          acc += *(const vf_u *)(r + (size_t)kx * C) * *(const vf_u *)(wr + (size_t)kx * L);
+      }
+      *(vf_u *)(out + (size_t)x * C + cv) = clamp_vf(acc, vlo, vhi);
+    }
+  }
+}
+
+/* One output pixel at the borders, all channels: the taps inside the input
+ * gathered first, then channel vectors (as f32_dw3x3_edge). */
+static void f32_dwkxk_pixel(const mn_conv_geom *g, const float *in, const float *w, int L, int x,
+                            int y, float *restrict o, float lo, float hi) {
+  const int C = g->in_c;
+  const float *p[49], *wt[49];
+  int n = 0;
+  for (int ky = 0; ky < g->kh; ky++) {
+    const int iy = y * g->stride - g->pad_top + ky;
+    if (iy < 0 || iy >= g->in_h) continue;
+    for (int kx = 0; kx < g->kw; kx++) {
+      const int ix = x * g->stride - g->pad_left + kx;
+      if (ix < 0 || ix >= g->in_w) continue;
+      p[n] = in + ((size_t)iy * g->in_w + ix) * C;
+      wt[n++] = w + (size_t)(ky * g->kw + kx) * L;
+    }
+  }
+  const float *bias = w + (size_t)g->kh * g->kw * L;
+  const vf vlo = (vf){0} + lo, vhi = (vf){0} + hi;
+  int c = 0;
+  for (; c + VW <= C; c += VW) {
+    vf acc = *(const vf_u *)(bias + c);
+    for (int t = 0; t < n; t++) acc += *(const vf_u *)(p[t] + c) * *(const vf_u *)(wt[t] + c);
+    *(vf_u *)(o + c) = clamp_vf(acc, vlo, vhi);
+  }
+  for (; c < C; c++) {
+    float acc = bias[c];
+    for (int t = 0; t < n; t++) acc += p[t][c] * wt[t][c];
+    o[c] = acc < lo ? lo : acc > hi ? hi : acc;
+  }
+}
+
 static void f32_dwconv(const mn_conv_geom *g, const float *in, const float *w, float *out,
                        float lo, float hi, int y0, int y1) {
   const int C = g->in_c, L = mn_dw_period(C);
@@ -667,9 +741,29 @@ static void f32_dwconv(const mn_conv_geom *g, const float *in, const float *w, f
   int xa, xb; /* used only when the kernel is 3x3 */
   interior_cols(g, &xa, &xb);
   const int fast_shape = g->kh == 3 && g->kw == 3 && (C % VW == 0 || g->stride == 1) && xa < xb;
+  const int kxk_shape = !(g->kh == 3 && g->kw == 3) && g->kh <= 7 && g->kw <= 7 && C % VW == 0;
   for (int y = y0; y < y1; y++) {
     float *restrict o = out + (size_t)y * row_len;
     const int iy = y * g->stride - g->pad_top;
+    if (kxk_shape) {
+      /* the kernel rows inside the input: the others meet the zero padding */
+      const int ky0 = iy < 0 ? -iy : 0;
+      const int ky1 = iy + g->kh > g->in_h ? g->in_h - iy : g->kh;
+      const size_t in_row = (size_t)g->in_w * C;
+      const float *rows[7];
+      for (int ky = ky0; ky < ky1; ky++)
+        rows[ky - ky0] = in + (size_t)(iy + ky) * in_row - (ptrdiff_t)g->pad_left * C;
+      const int xs = xa < xb ? xa : g->out_w, xe = xa < xb ? xb : g->out_w;
+      for (int x = 0; x < xs; x++) f32_dwkxk_pixel(g, in, w, L, x, y, o + (size_t)x * C, lo, hi);
+      if (ky1 > ky0 && xs < xe)
+        f32_dwkxk_interior_cvec(rows, ky1 - ky0, g->kw, C, L, g->stride, xs, xe,
+                                w + (size_t)ky0 * g->kw * L, bias, o, lo, hi);
+      else
+        for (int x = xs; x < xe; x++) f32_dwkxk_pixel(g, in, w, L, x, y, o + (size_t)x * C, lo, hi);
+      for (int x = xe; x < g->out_w; x++)
+        f32_dwkxk_pixel(g, in, w, L, x, y, o + (size_t)x * C, lo, hi);
+      continue;
+    }
     if (fast_shape && iy >= 0 && iy + 2 < g->in_h) {
       const size_t in_row = (size_t)g->in_w * C;
       /* Row pointers at input column -pad_left: only offsets inside the
@@ -925,6 +1019,78 @@ static void u8_dw3x3_acc_flat(const uint8_t *r0, const uint8_t *r1, const uint8_
   }
 }
 
+/* KxK interior pixels [xs, xe), C a multiple of VW, any stride: four pixels
+ * at a time as f32_dwkxk_interior_cvec, int32 sums (the zero point folded
+ * into the bias once per channel vector); acc is pixel xs. */
+static void u8_dwkxk_acc_cvec(const uint8_t *const *rows, int kh, int kw, int C, int L,
+                              int stride, int xs, int xe, const int32_t *w,
+                              const int32_t *bias, int32_t zp, int32_t *acc) {
+  const vi vz = (vi){0} + zp;
+  const size_t step = (size_t)stride * C;
+  const int taps = kh * kw;
+  for (int cv = 0; cv < C; cv += VW) {
+    vi bz = *(const vi_u *)(bias + cv);
+    for (int t = 0; t < taps; t++) bz -= vz * *(const vi_u *)(w + (size_t)t * L + cv);
+    int x = xs;
+    for (; x + DWK_PX <= xe; x += DWK_PX) {
+      vi a[DWK_PX] = {bz, bz, bz, bz};
+      for (int ky = 0; ky < kh; ky++) {
+        const uint8_t *r = rows[ky] + (size_t)x * step + cv;
+        const int32_t *wr = w + (size_t)ky * kw * L + cv;
+        for (int kx = 0; kx < kw; kx++) {
+          const vi wv = U8_MAC_WEIGHT(*(const vi_u *)(wr + (size_t)kx * L));
+          const uint8_t *p = r + (size_t)kx * C;
+          _Pragma("GCC unroll 4") for (int j = 0; j < DWK_PX; j++)
+            a[j] = U8_MAC(a[j], load_u8_i32(p + (size_t)j * step), wv);
+        }
+      }
+      for (int j = 0; j < DWK_PX; j++) *(vi_u *)(acc + (size_t)(x - xs + j) * C + cv) = a[j];
+    }
+    for (; x < xe; x++) {
+      vi a = bz;
+      for (int ky = 0; ky < kh; ky++) {
+        const uint8_t *r = rows[ky] + (size_t)x * step + cv;
+        const int32_t *wr = w + (size_t)ky * kw * L + cv;
+        for (int kx = 0; kx < kw; kx++)
+          a = U8_MAC(a, load_u8_i32(r + (size_t)kx * C), U8_MAC_WEIGHT(*(const vi_u *)(wr + (size_t)kx * L)));
+      }
+      *(vi_u *)(acc + (size_t)(x - xs) * C + cv) = a;
+    }
+  }
+}
+
+/* The int32 sums of one pixel at the borders: the taps inside the input,
+ * then channel vectors. */
+static void u8_dwkxk_pixel_acc(const mn_conv_geom *g, const uint8_t *in, const int32_t *w, int L,
+                               int32_t zp, int x, int y, int32_t *restrict acc) {
+  const int C = g->in_c;
+  const uint8_t *p[49];
+  const int32_t *wt[49];
+  int n = 0;
+  for (int ky = 0; ky < g->kh; ky++) {
+    const int iy = y * g->stride - g->pad_top + ky;
+    if (iy < 0 || iy >= g->in_h) continue;
+    for (int kx = 0; kx < g->kw; kx++) {
+      const int ix = x * g->stride - g->pad_left + kx;
+      if (ix < 0 || ix >= g->in_w) continue;
+      p[n] = in + ((size_t)iy * g->in_w + ix) * C;
+      wt[n++] = w + (size_t)(ky * g->kw + kx) * L;
+    }
+  }
+  const int32_t *bias = w + (size_t)g->kh * g->kw * L;
+  int c = 0;
+  for (; c + VW <= C; c += VW) {
+    vi a = *(const vi_u *)(bias + c);
+    for (int t = 0; t < n; t++) a += (load_u8_i32(p[t] + c) - zp) * *(const vi_u *)(wt[t] + c);
+    *(vi_u *)(acc + c) = a;
+  }
+  for (; c < C; c++) {
+    int32_t a = bias[c];
+    for (int t = 0; t < n; t++) a += ((int32_t)p[t][c] - zp) * wt[t][c];
+    acc[c] = a;
+  }
+}
+
 static void u8_dwconv(const mn_conv_geom *g, const uint8_t *in, const int32_t *w, uint8_t *out,
                       const mn_requant *rq, int y0, int y1) {
   const int C = g->in_c, L = mn_dw_period(C);
@@ -934,15 +1100,33 @@ static void u8_dwconv(const mn_conv_geom *g, const uint8_t *in, const int32_t *w
   int xa, xb; /* used only when the kernel is 3x3 */
   interior_cols(g, &xa, &xb);
   const int fast_shape = g->kh == 3 && g->kw == 3 && (C % VW == 0 || g->stride == 1) && xa < xb;
+  const int kxk_shape = !(g->kh == 3 && g->kw == 3) && g->kh <= 7 && g->kw <= 7 && C % VW == 0;
   int32_t acc_buf[4096];
   const int px_chunk = (int)(sizeof acc_buf / sizeof acc_buf[0]) / C;
   for (int y = y0; y < y1; y++) {
     const int iy = y * g->stride - g->pad_top;
     const int fast_row = fast_shape && iy >= 0 && iy + 2 < g->in_h;
+    const int kxk_row = kxk_shape;
     for (int x0 = 0; x0 < g->out_w; x0 += px_chunk) {
       const int x1 = x0 + px_chunk < g->out_w ? x0 + px_chunk : g->out_w;
       int32_t *restrict acc = acc_buf;
-      if (fast_row) {
+      if (kxk_row) {
+        /* the kernel rows inside the input: the others meet the padding */
+        const int ky0 = iy < 0 ? -iy : 0;
+        const int ky1 = iy + g->kh > g->in_h ? g->in_h - iy : g->kh;
+        const size_t in_row = (size_t)g->in_w * C;
+        const uint8_t *rows[7];
+        for (int ky = ky0; ky < ky1; ky++)
+          rows[ky - ky0] = in + (size_t)(iy + ky) * in_row - (ptrdiff_t)g->pad_left * C;
+        int xs = xa > x0 ? xa : x0, xe = xb < x1 ? xb : x1;
+        if (xa >= xb || ky1 <= ky0 || xs >= xe) xs = xe = x1; /* no interior */
+        for (int x = x0; x < x1; x++)
+          if (x < xs || x >= xe)
+            u8_dwkxk_pixel_acc(g, in, w, L, zp, x, y, acc + (size_t)(x - x0) * C);
+        if (xs < xe)
+          u8_dwkxk_acc_cvec(rows, ky1 - ky0, g->kw, C, L, g->stride, xs, xe,
+                            w + (size_t)ky0 * g->kw * L, bias, zp, acc + (size_t)(xs - x0) * C);
+      } else if (fast_row) {
         const size_t in_row = (size_t)g->in_w * C;
         const uint8_t *r0 = in + (size_t)iy * in_row - (ptrdiff_t)g->pad_left * C;
         const uint8_t *r1 = r0 + in_row, *r2 = r1 + in_row;
