@@ -235,6 +235,11 @@ typedef struct {
   /* float activations (mn_f32_unary_ref) and 8-bit table lookups */
   void (*f32_unary)(mn_unary op, const float *in, size_t n, float *out);
   void (*u8_lut)(const uint8_t *in, size_t n, const uint8_t lut[256], uint8_t *out);
+  /* one row times one packed GEMM panel (nr columns, nc of them kept): four
+   * chains of sums over k, for layers of one pixel (fully connected, the
+   * squeeze-excite convolutions) whose weights stream from memory */
+  void (*f32_gemv)(int nc, int k, const float *a, const float *panel, int nr, float *c, float lo,
+                   float hi);
   void (*f32_binary)(mn_binary op, const float *a, const float *b, size_t n, int period,
                      float lo, float hi, float *out);
   void (*u8_binary)(const mn_q8_binary *p, const uint8_t *a, const uint8_t *b, size_t n,

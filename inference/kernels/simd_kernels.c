@@ -1454,6 +1454,63 @@ static void u8_lut(const uint8_t *in, size_t n, const uint8_t lut[256], uint8_t 
   for (; i < n; i++) out[i] = lut[in[i]];
 }
 
+/* ---- one row (m = 1) -------------------------------------------------------------
+ * The GEMM tiles keep one FMA chain per output value; with one row that is
+ * a chain of k dependent FMAs per vector while the weights stream from L2 /
+ * L3. Four chains over k (k mod 4), added at the end, hide the latency. */
+#define DEFINE_GEMV(NAME, VT, VTU, W, NVMAX)                                                    \
+  static void NAME##_n(int nc, int k, const float *a, const float *panel, int nr, float *c,     \
+                       float lo, float hi) {                                                    \
+    enum { NV_ = (NVMAX) };                                                                     \
+    /* the whole row of nr weights per k (one cache line at nr = 16 floats) */                 \
+    VT s0[NV_], s1[NV_], s2[NV_], s3[NV_];                                                      \
+    for (int v = 0; v < NV_; v++) {                                                             \
+      s0[v] = *(const VTU *)(panel + v * (W));                                                  \
+      s1[v] = s2[v] = s3[v] = (VT){0};                                                          \
+    }                                                                                           \
+    const float *w = panel + nr;                                                                \
+    int q = 0;                                                                                  \
+    for (; q + 4 <= k; q += 4, w += 4 * (size_t)nr) {                                            \
+      const float a0 = a[q], a1 = a[q + 1], a2 = a[q + 2], a3 = a[q + 3];                      \
+      _Pragma("GCC unroll 4") for (int v = 0; v < NV_; v++) {                                   \
+        s0[v] += *(const VTU *)(w + v * (W)) * a0;                                              \
+        s1[v] += *(const VTU *)(w + nr + v * (W)) * a1;                                         \
+        s2[v] += *(const VTU *)(w + 2 * (size_t)nr + v * (W)) * a2;                             \
+        s3[v] += *(const VTU *)(w + 3 * (size_t)nr + v * (W)) * a3;                             \
+      }                                                                                         \
+    }                                                                                           \
+    for (; q < k; q++, w += nr)                                                                 \
+      for (int v = 0; v < NV_; v++) s0[v] += *(const VTU *)(w + v * (W)) * a[q];               \
+    for (int v = 0; v < NV_; v++) {                                                             \
+      const VT r = (s0[v] + s1[v]) + (s2[v] + s3[v]);                                           \
+      float out[W];                                                                             \
+      memcpy(out, &r, sizeof out);                                                              \
+      for (int j = 0; j < (W) && v * (W) + j < nc; j++) {                                       \
+        const float x = out[j];                                                                 \
+        c[v * (W) + j] = x < lo ? lo : x > hi ? hi : x;                                         \
+      }                                                                                         \
+    }                                                                                           \
+  }
+DEFINE_GEMV(f32_gemv_1v, vf, vf_u, VW, 1)
+DEFINE_GEMV(f32_gemv_2v, vf, vf_u, VW, 2)
+DEFINE_GEMV(f32_gemv_4v, vf, vf_u, VW, 4)
+DEFINE_GEMV(f32_gemv_8, vf8, vf8_u, 8, 1)
+
+static void f32_gemv(int nc, int k, const float *a, const float *panel, int nr, float *c, float lo,
+                     float hi) {
+  if (nr == VW) f32_gemv_1v_n(nc, k, a, panel, nr, c, lo, hi);
+  else if (nr == 2 * VW) f32_gemv_2v_n(nc, k, a, panel, nr, c, lo, hi);
+  else if (nr == 4 * VW) f32_gemv_4v_n(nc, k, a, panel, nr, c, lo, hi);
+  else if (nr == 8) f32_gemv_8_n(nc, k, a, panel, nr, c, lo, hi);
+  else
+    for (int j0 = 0; j0 < nr; j0 += 8) /* other panel widths: 8 columns at a time is not */
+      for (int j = j0; j < j0 + 8 && j < nc; j++) { /* laid out for: plain sums */
+        float acc = panel[j];
+        for (int q = 0; q < k; q++) acc += panel[(size_t)(q + 1) * nr + j] * a[q];
+        c[j] = acc < lo ? lo : acc > hi ? hi : acc;
+      }
+}
+
 /* Binary operators in whole vectors: plain loops the compiler vectorises at
  * the level's width (no modulo: a per-channel operand repeats per pixel). */
 #define F32_BINARY_LOOPS(EXPR)                                                                  \
@@ -1557,6 +1614,7 @@ const mn_kernels ISA_NAME(mn_kernels) = {
     .u8_requantize_f32 = u8_requantize_f32,
     .f32_unary = f32_unary,
     .u8_lut = u8_lut,
+    .f32_gemv = f32_gemv,
     .f32_binary = f32_binary,
     .u8_binary = u8_binary,
 };

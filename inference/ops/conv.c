@@ -103,6 +103,15 @@ static void conv_run(const mn_exec *x, const mn_node *n, int ith, int nth) {
   int a, b;
   if (pointwise(s)) {
     const int pixels = outd->h * outd->w;
+    if (f32 && pixels == 1) { /* one pixel: panels split between the threads */
+      const int nr = s->gemm->nr, panels = (s->oc + nr - 1) / nr;
+      mn_split(panels, ith, nth, &a, &b);
+      for (int p = a; p < b; p++)
+        k->f32_gemv(s->oc - p * nr < nr ? s->oc - p * nr : nr, s->ic, in,
+                    s->w + (size_t)p * nr * (s->ic + 1), nr, (float *)out + (size_t)p * nr, s->lo,
+                    s->hi);
+      return;
+    }
     if (f32)
       mn_f32_gemm_run(s->gemm, pixels, s->oc, s->ic, in, (size_t)s->ic, s->w, out, (size_t)s->oc,
                       s->lo, s->hi, ith, nth);
