@@ -1,0 +1,257 @@
+/* dwconv_f32.c: float32 depthwise convolution: 3x3 interior paths, KxK (5x5), borders. */
+#include "simd.h"
+
+DEFINE_DW3X3_TAPS(f32_dw3x3_taps, float, float)
+
+static void f32_dw3x3_edge(const mn_conv_geom *g, const float *in, const float *w, int L, int x,
+                           int y, float *restrict o, float lo, float hi) {
+  const int C = g->in_c;
+  const float *p[9], *wt[9];
+  const int n = f32_dw3x3_taps(g, in, w, L, x, y, p, wt);
+  const float *bias = w + (size_t)9 * L;
+  const vf vlo = (vf){0} + lo, vhi = (vf){0} + hi;
+  int c = 0;
+  for (; c + VW <= C; c += VW) {
+    vf acc = *(const vf_u *)(bias + c);
+    for (int t = 0; t < n; t++) acc += *(const vf_u *)(p[t] + c) * *(const vf_u *)(wt[t] + c);
+    *(vf_u *)(o + c) = clamp_vf(acc, vlo, vhi);
+  }
+#if VW > 8
+  if (c + 8 <= C) { /* 8 channels left (8- and 24-channel layers) */
+    vf8 acc = *(const vf8_u *)(bias + c);
+    for (int t = 0; t < n; t++) acc += *(const vf8_u *)(p[t] + c) * *(const vf8_u *)(wt[t] + c);
+    const vf8 vlo8 = (vf8){0} + lo, vhi8 = (vf8){0} + hi;
+    vi8 m = acc < vlo8;
+    acc = (vf8)(((vi8)acc & ~m) | ((vi8)vlo8 & m));
+    m = acc > vhi8;
+    *(vf8_u *)(o + c) = (vf8)(((vi8)acc & ~m) | ((vi8)vhi8 & m));
+    c += 8;
+  }
+#endif
+  for (; c < C; c++) {
+    float acc = bias[c];
+    for (int t = 0; t < n; t++) acc += p[t][c] * wt[t][c];
+    acc = acc < lo ? lo : acc;
+    o[c] = acc > hi ? hi : acc;
+  }
+}
+
+/* The nine taps of a 3x3 output vector, one FMA chain per kernel row: three
+ * short chains instead of one of nine, so consecutive outputs overlap. */
+#define F32_TAPS(P0, P1, P2, C_)                                                                \
+  ({                                                                                            \
+    vf t0_ = b + *(const vf_u *)(P0) * w0, t1_ = *(const vf_u *)(P1) * w3,                       \
+       t2_ = *(const vf_u *)(P2) * w6;                                                          \
+    t0_ += *(const vf_u *)((P0) + (C_)) * w1;                                                   \
+    t1_ += *(const vf_u *)((P1) + (C_)) * w4;                                                   \
+    t2_ += *(const vf_u *)((P2) + (C_)) * w7;                                                   \
+    t0_ += *(const vf_u *)((P0) + 2 * (C_)) * w2;                                               \
+    t1_ += *(const vf_u *)((P1) + 2 * (C_)) * w5;                                               \
+    t2_ += *(const vf_u *)((P2) + 2 * (C_)) * w8;                                               \
+    (t0_ + t1_) + t2_;                                                                          \
+  })
+
+/* 3x3 interior, C a multiple of VW, any stride: channel vectors outside,
+ * the nine weights and the bias stay in registers along the row, one store
+ * per output vector. r0..r2 point at input column -pad_left of the rows. */
+static void f32_dw3x3_interior_cvec(const float *r0, const float *r1, const float *r2, int C,
+                                    int L, int stride, int xa, int xb, const float *w,
+                                    float *out, float lo, float hi) {
+  const vf vlo = (vf){0} + lo, vhi = (vf){0} + hi;
+  const size_t step = (size_t)stride * C;
+  for (int cv = 0; cv < C; cv += VW) {
+    const vf w0 = *(const vf_u *)(w + 0 * L + cv), w1 = *(const vf_u *)(w + 1 * L + cv),
+             w2 = *(const vf_u *)(w + 2 * L + cv), w3 = *(const vf_u *)(w + 3 * L + cv),
+             w4 = *(const vf_u *)(w + 4 * L + cv), w5 = *(const vf_u *)(w + 5 * L + cv),
+             w6 = *(const vf_u *)(w + 6 * L + cv), w7 = *(const vf_u *)(w + 7 * L + cv),
+             w8 = *(const vf_u *)(w + 8 * L + cv), b = *(const vf_u *)(w + 9 * L + cv);
+    const float *p0 = r0 + (size_t)xa * step + cv, *p1 = r1 + (size_t)xa * step + cv,
+                *p2 = r2 + (size_t)xa * step + cv;
+    float *o = out + (size_t)xa * C + cv;
+    for (int x = xa; x < xb; x++) {
+      *(vf_u *)o = clamp_vf(F32_TAPS(p0, p1, p2, C), vlo, vhi);
+      p0 += step, p1 += step, p2 += step, o += C;
+    }
+  }
+}
+
+/* 3x3 interior, stride 1, any C: the row as one flat run of (x, c) values;
+ * weights repeat with period L, so vector position jv always meets the
+ * same weights and keeps them in registers. */
+static void f32_dw3x3_interior_flat(const float *r0, const float *r1, const float *r2, int C,
+                                    int L, int xa, int xb, const float *w, float *out, float lo,
+                                    float hi) {
+  const vf vlo = (vf){0} + lo, vhi = (vf){0} + hi;
+  const size_t i0 = (size_t)xa * C, n = (size_t)(xb - xa) * C, full = n / VW * VW;
+  for (int jv = 0; jv < L; jv += VW) {
+    const vf w0 = *(const vf_u *)(w + 0 * L + jv), w1 = *(const vf_u *)(w + 1 * L + jv),
+             w2 = *(const vf_u *)(w + 2 * L + jv), w3 = *(const vf_u *)(w + 3 * L + jv),
+             w4 = *(const vf_u *)(w + 4 * L + jv), w5 = *(const vf_u *)(w + 5 * L + jv),
+             w6 = *(const vf_u *)(w + 6 * L + jv), w7 = *(const vf_u *)(w + 7 * L + jv),
+             w8 = *(const vf_u *)(w + 8 * L + jv), b = *(const vf_u *)(w + 9 * L + jv);
+    for (size_t i = (size_t)jv; i < full; i += (size_t)L) {
+      const float *p0 = r0 + i0 + i, *p1 = r1 + i0 + i, *p2 = r2 + i0 + i;
+      *(vf_u *)(out + i0 + i) = clamp_vf(F32_TAPS(p0, p1, p2, C), vlo, vhi);
+    }
+  }
+  for (size_t i = full; i < n; i++) { /* tail: fewer than VW values */
+    const size_t j = i % (size_t)L, at = i0 + i;
+    float acc = w[9 * L + j];
+    for (int kx = 0; kx < 3; kx++)
+      acc += r0[at + kx * C] * w[kx * L + j] + r1[at + kx * C] * w[(3 + kx) * L + j] +
+             r2[at + kx * C] * w[(6 + kx) * L + j];
+    acc = acc < lo ? lo : acc;
+    out[at] = acc > hi ? hi : acc;
+  }
+}
+
+/* ---- KxK depthwise (5x5 in v3), C a multiple of VW ---------------------------
+ * Interior pixels: channel vectors outside; four output pixels at a time
+ * keep their sums in registers over all kh x kw taps, each tap's weight
+ * vector loaded once for the four. rows[ky] point at input column -pad_left
+ * of the pixel row's input rows. */
+static void f32_dwkxk_interior_cvec(const float *const *rows, int kh, int kw, int C, int L,
+                                    int stride, int xa, int xb, const float *w,
+                                    const float *bias, float *out, float lo, float hi) {
+  const vf vlo = (vf){0} + lo, vhi = (vf){0} + hi;
+  const size_t step = (size_t)stride * C;
+  for (int cv = 0; cv < C; cv += VW) {
+    int x = xa;
+    for (; x + DWK_PX <= xb; x += DWK_PX) {
+      const vf b = *(const vf_u *)(bias + cv);
+      vf acc[DWK_PX] = {b, b, b, b};
+      for (int ky = 0; ky < kh; ky++) {
+        const float *r = rows[ky] + (size_t)x * step + cv;
+        const float *wr = w + (size_t)ky * kw * L + cv;
+        for (int kx = 0; kx < kw; kx++) {
+          const vf wv = *(const vf_u *)(wr + (size_t)kx * L);
+          const float *p = r + (size_t)kx * C;
+          _Pragma("GCC unroll 4") for (int j = 0; j < DWK_PX; j++)
+            acc[j] += *(const vf_u *)(p + (size_t)j * step) * wv;
+        }
+      }
+      for (int j = 0; j < DWK_PX; j++)
+        *(vf_u *)(out + (size_t)(x + j) * C + cv) = clamp_vf(acc[j], vlo, vhi);
+    }
+    for (; x < xb; x++) {
+      vf acc = *(const vf_u *)(bias + cv);
+      for (int ky = 0; ky < kh; ky++) {
+        const float *r = rows[ky] + (size_t)x * step + cv;
+        const float *wr = w + (size_t)ky * kw * L + cv;
+        for (int kx = 0; kx < kw; kx++)
+          acc += *(const vf_u *)(r + (size_t)kx * C) * *(const vf_u *)(wr + (size_t)kx * L);
+      }
+      *(vf_u *)(out + (size_t)x * C + cv) = clamp_vf(acc, vlo, vhi);
+    }
+  }
+}
+
+/* One output pixel at the borders, all channels: the taps inside the input
+ * gathered first, then channel vectors (as f32_dw3x3_edge). */
+static void f32_dwkxk_pixel(const mn_conv_geom *g, const float *in, const float *w, int L, int x,
+                            int y, float *restrict o, float lo, float hi) {
+  const int C = g->in_c;
+  const float *p[49], *wt[49];
+  int n = 0;
+  for (int ky = 0; ky < g->kh; ky++) {
+    const int iy = y * g->stride - g->pad_top + ky;
+    if (iy < 0 || iy >= g->in_h) continue;
+    for (int kx = 0; kx < g->kw; kx++) {
+      const int ix = x * g->stride - g->pad_left + kx;
+      if (ix < 0 || ix >= g->in_w) continue;
+      p[n] = in + ((size_t)iy * g->in_w + ix) * C;
+      wt[n++] = w + (size_t)(ky * g->kw + kx) * L;
+    }
+  }
+  const float *bias = w + (size_t)g->kh * g->kw * L;
+  const vf vlo = (vf){0} + lo, vhi = (vf){0} + hi;
+  int c = 0;
+  for (; c + VW <= C; c += VW) {
+    vf acc = *(const vf_u *)(bias + c);
+    for (int t = 0; t < n; t++) acc += *(const vf_u *)(p[t] + c) * *(const vf_u *)(wt[t] + c);
+    *(vf_u *)(o + c) = clamp_vf(acc, vlo, vhi);
+  }
+  for (; c < C; c++) {
+    float acc = bias[c];
+    for (int t = 0; t < n; t++) acc += p[t][c] * wt[t][c];
+    o[c] = acc < lo ? lo : acc > hi ? hi : acc;
+  }
+}
+
+void k_f32_dwconv(const mn_conv_geom *g, const float *in, const float *w, float *out,
+                       float lo, float hi, int y0, int y1) {
+  const int C = g->in_c, L = mn_dw_period(C);
+  const size_t row_len = (size_t)g->out_w * C;
+  const float *restrict bias = w + (size_t)g->kh * g->kw * L; /* periodic too */
+  /* Outputs whose 3x3 window lies inside the input horizontally. */
+  int xa, xb; /* used only when the kernel is 3x3 */
+  interior_cols(g, &xa, &xb);
+  const int fast_shape = g->kh == 3 && g->kw == 3 && (C % VW == 0 || g->stride == 1) && xa < xb;
+  const int kxk_shape = !(g->kh == 3 && g->kw == 3) && g->kh <= 7 && g->kw <= 7 && C % VW == 0;
+  for (int y = y0; y < y1; y++) {
+    float *restrict o = out + (size_t)y * row_len;
+    const int iy = y * g->stride - g->pad_top;
+    if (kxk_shape) {
+      /* the kernel rows inside the input: the others meet the zero padding */
+      const int ky0 = iy < 0 ? -iy : 0;
+      const int ky1 = iy + g->kh > g->in_h ? g->in_h - iy : g->kh;
+      const size_t in_row = (size_t)g->in_w * C;
+      const float *rows[7];
+      for (int ky = ky0; ky < ky1; ky++)
+        rows[ky - ky0] = in + (size_t)(iy + ky) * in_row - (ptrdiff_t)g->pad_left * C;
+      const int xs = xa < xb ? xa : g->out_w, xe = xa < xb ? xb : g->out_w;
+      for (int x = 0; x < xs; x++) f32_dwkxk_pixel(g, in, w, L, x, y, o + (size_t)x * C, lo, hi);
+      if (ky1 > ky0 && xs < xe)
+        f32_dwkxk_interior_cvec(rows, ky1 - ky0, g->kw, C, L, g->stride, xs, xe,
+                                w + (size_t)ky0 * g->kw * L, bias, o, lo, hi);
+      else
+        for (int x = xs; x < xe; x++) f32_dwkxk_pixel(g, in, w, L, x, y, o + (size_t)x * C, lo, hi);
+      for (int x = xe; x < g->out_w; x++)
+        f32_dwkxk_pixel(g, in, w, L, x, y, o + (size_t)x * C, lo, hi);
+      continue;
+    }
+    if (fast_shape && iy >= 0 && iy + 2 < g->in_h) {
+      const size_t in_row = (size_t)g->in_w * C;
+      /* Row pointers at input column -pad_left: only offsets inside the
+       * row are ever added to them. */
+      const float *r0 = in + (size_t)iy * in_row - (ptrdiff_t)g->pad_left * C;
+      const float *r1 = r0 + in_row, *r2 = r1 + in_row;
+      for (int x = 0; x < xa; x++) f32_dw3x3_edge(g, in, w, L, x, y, o + (size_t)x * C, lo, hi);
+      if (C % VW == 0)
+        f32_dw3x3_interior_cvec(r0, r1, r2, C, L, g->stride, xa, xb, w, o, lo, hi);
+      else
+        f32_dw3x3_interior_flat(r0, r1, r2, C, L, xa, xb, w, o, lo, hi);
+      for (int x = xb; x < g->out_w; x++)
+        f32_dw3x3_edge(g, in, w, L, x, y, o + (size_t)x * C, lo, hi);
+      continue;
+    }
+    periodic_fill_f32(o, row_len, bias, L);
+    for (int ky = 0; ky < g->kh; ky++) {
+      const int iy = y * g->stride - g->pad_top + ky;
+      if (iy < 0 || iy >= g->in_h) continue;
+      const float *in_row = in + (size_t)iy * g->in_w * C;
+      for (int kx = 0; kx < g->kw; kx++) {
+        const float *restrict wp = w + (size_t)(ky * g->kw + kx) * L;
+        int xa, xb;
+        tap_range(g, kx, &xa, &xb);
+        if (xa >= xb) continue;
+        if (g->stride == 1) {
+          const float *restrict ip = in_row + (size_t)(xa - g->pad_left + kx) * C;
+          float *restrict op = o + (size_t)xa * C;
+          periodic_fma_f32(op, ip, (size_t)(xb - xa) * C, wp, L);
+        } else {
+          for (int x = xa; x < xb; x++) {
+            const float *restrict ip = in_row + (size_t)(x * g->stride - g->pad_left + kx) * C;
+            float *restrict op = o + (size_t)x * C;
+            for (int c = 0; c < C; c++) op[c] += ip[c] * wp[c];
+          }
+        }
+      }
+    }
+    for (size_t i = 0; i < row_len; i++) {
+      float v = o[i];
+      v = v < lo ? lo : v;
+      o[i] = v > hi ? hi : v;
+    }
+  }
+}

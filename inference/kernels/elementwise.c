@@ -1,0 +1,118 @@
+/* elementwise.c: unary and binary elementwise operators, float32 and 8-bit. */
+#include "simd.h"
+
+/* ---- elementwise ------------------------------------------------------------ */
+
+void k_f32_unary(mn_unary op, const float *in, size_t n, float *out) {
+  const vf zero = (vf){0}, six = zero + 6.0f, one = zero + 1.0f;
+  size_t i = 0;
+  switch (op) {
+    case MN_UNARY_HARD_SWISH:
+      for (; i + VW <= n; i += VW) {
+        const vf x = *(const vf_u *)(in + i);
+        *(vf_u *)(out + i) = x * clamp_vf(x * (1.0f / 6.0f) + 0.5f, zero, one);
+      }
+      break;
+    case MN_UNARY_RELU:
+      for (; i + VW <= n; i += VW) {
+        const vf x = *(const vf_u *)(in + i);
+        *(vf_u *)(out + i) = select_vf(x < zero, zero, x);
+      }
+      break;
+    case MN_UNARY_RELU6:
+      for (; i + VW <= n; i += VW) *(vf_u *)(out + i) = clamp_vf(*(const vf_u *)(in + i), zero, six);
+      break;
+    default:
+      break;
+  }
+  mn_f32_unary_ref(op, in + i, n - i, out + i);
+}
+
+void k_u8_lut(const uint8_t *in, size_t n, const uint8_t lut[256], uint8_t *out) {
+  size_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    out[i] = lut[in[i]], out[i + 1] = lut[in[i + 1]];
+    out[i + 2] = lut[in[i + 2]], out[i + 3] = lut[in[i + 3]];
+  }
+  for (; i < n; i++) out[i] = lut[in[i]];
+}
+
+/* Binary operators in whole vectors: plain loops the compiler vectorises at
+ * the level's width (no modulo: a per-channel operand repeats per pixel). */
+#define F32_BINARY_LOOPS(EXPR)                                                                  \
+  do {                                                                                          \
+    if (period == 0) {                                                                          \
+      for (size_t i = 0; i < n; i++) {                                                          \
+        const float x = a[i], y = b[i], v = (EXPR);                                             \
+        out[i] = v < lo ? lo : v > hi ? hi : v;                                                 \
+      }                                                                                         \
+    } else if (period == 1) {                                                                   \
+      const float y = b[0];                                                                     \
+      for (size_t i = 0; i < n; i++) {                                                          \
+        const float x = a[i], v = (EXPR);                                                       \
+        out[i] = v < lo ? lo : v > hi ? hi : v;                                                 \
+      }                                                                                         \
+    } else {                                                                                    \
+      for (size_t p = 0; p < n; p += (size_t)period)                                            \
+        for (int c = 0; c < period; c++) {                                                     \
+          const float x = a[p + c], y = b[c], v = (EXPR);                                       \
+          out[p + c] = v < lo ? lo : v > hi ? hi : v;                                           \
+        }                                                                                       \
+    }                                                                                           \
+  } while (0)
+
+void k_f32_binary(mn_binary op, const float *restrict a, const float *restrict b, size_t n,
+                       int period, float lo, float hi, float *restrict out) {
+  if (op == MN_BINARY_ADD) F32_BINARY_LOOPS(x + y);
+  else if (op == MN_BINARY_SUB) F32_BINARY_LOOPS(x - y);
+  else F32_BINARY_LOOPS(x * y);
+}
+
+/* mn_q8_binary_ref in vectors: int32 lanes for ADD / SUB (the products fit:
+ * |q mult| < 2^29), float lanes for MUL with rounding half to even by the
+ * magic number 1.5 * 2^23 (|v| <= 255). */
+static inline uint8_t q8_add1(int32_t acc, uint32_t shift, int32_t zp, int32_t qmin, int32_t qmax) {
+  int32_t v = (acc >> shift) + zp;
+  v = v < qmin ? qmin : v;
+  return (uint8_t)(v > qmax ? qmax : v);
+}
+
+static inline uint8_t q8_mul1(int32_t prod, float scale, float flo, float fhi, int32_t zp) {
+  float f = (float)prod * scale;
+  f = f < flo ? flo : f;
+  f = f > fhi ? fhi : f;
+  const float r = (f + 12582912.0f) - 12582912.0f;
+  return (uint8_t)((int32_t)r + zp);
+}
+
+void k_u8_binary(const mn_q8_binary *pp, const uint8_t *restrict a, const uint8_t *restrict b,
+                      size_t n, int period, uint8_t *restrict out) {
+  const mn_q8_binary p = *pp;
+  const float flo = (float)(p.qmin - p.out_zp), fhi = (float)(p.qmax - p.out_zp);
+  if (p.op == MN_BINARY_MUL) {
+    if (period == 0)
+      for (size_t i = 0; i < n; i++)
+        out[i] = q8_mul1((a[i] - p.a_zp) * (b[i] - p.b_zp), p.scale, flo, fhi, p.out_zp);
+    else if (period == 1)
+      for (size_t i = 0; i < n; i++)
+        out[i] = q8_mul1((a[i] - p.a_zp) * (b[0] - p.b_zp), p.scale, flo, fhi, p.out_zp);
+    else
+      for (size_t q = 0; q < n; q += (size_t)period)
+        for (int c = 0; c < period; c++)
+          out[q + c] = q8_mul1((a[q + c] - p.a_zp) * (b[c] - p.b_zp), p.scale, flo, fhi, p.out_zp);
+    return;
+  }
+  if (period == 0)
+    for (size_t i = 0; i < n; i++)
+      out[i] = q8_add1(p.bias + a[i] * p.a_mult + b[i] * p.b_mult, p.shift, p.out_zp, p.qmin, p.qmax);
+  else if (period == 1) {
+    const int32_t bias = p.bias + b[0] * p.b_mult;
+    for (size_t i = 0; i < n; i++)
+      out[i] = q8_add1(bias + a[i] * p.a_mult, p.shift, p.out_zp, p.qmin, p.qmax);
+  } else {
+    for (size_t q = 0; q < n; q += (size_t)period)
+      for (int c = 0; c < period; c++)
+        out[q + c] = q8_add1(p.bias + a[q + c] * p.a_mult + b[c] * p.b_mult, p.shift, p.out_zp,
+                             p.qmin, p.qmax);
+  }
+}
