@@ -2,10 +2,11 @@
  * already preprocessed, as the peer benchmarks do) and prints the median,
  * min and max latency and frames per second.
  *
- * --sweep runs the 16-point grid alpha {0.25, 0.5, 0.75, 1.0} x resolution
- * {128, 160, 192, 224} instead: latency and multiply-adds for every point,
- * top-1 / top-5 over a folder of labelled images (--images), and a PNG
- * chart of the trade-off (--chart, drawn with cairo when built with it). */
+ * --sweep runs a grid instead: every architecture (or the one of --arch) x
+ * every width alpha the models folder has for it x resolution {128, 160,
+ * 192, 224}: latency and multiply-adds for every point, top-1 / top-5 over
+ * a folder of labelled images (--images), and a PNG chart of the trade-off
+ * (--chart, drawn with cairo when built with it). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,7 +26,7 @@ static const char *prog = "mobilenet-bench";
 static void usage(FILE *f) {
   fprintf(f,
           "Usage: %s [options]\n"
-          "       %s --sweep [--dtype f32|u8] [--threads N] [--runs N] [--images DIR]\n"
+          "       %s --sweep [--arch A] [--dtype f32|u8|i8] [--threads N] [--runs N] [--images DIR]\n"
           "                       [--chart FILE.png] [--json]\n"
           "Times MobileNet inference on this machine (network only: the input is\n"
           "already preprocessed, as in the peer benchmarks).\n\n"
@@ -37,20 +38,23 @@ static void usage(FILE *f) {
           "  --layers           also print the median time of every layer\n"
           "  --json             one JSON object\n"
           "  --help             this text\n\n"
-          "Sweep (the MobileNet paper's width x resolution grid):\n"
-          "  --sweep            time alpha {0.25,0.5,0.75,1.0} x resolution {128,160,192,224}\n"
-          "                     (16 points) for one dtype; each point runs the model file of\n"
-          "                     that alpha and dtype trained nearest the resolution, at exactly\n"
-          "                     that resolution. One row per point: alpha, resolution, model\n"
-          "                     file, median ms, fps, M multiply-adds.\n"
+          "Sweep (the MobileNet papers' width x resolution grids):\n"
+          "  --sweep            time every architecture in the models folder (v1, v2, v3-small,\n"
+          "                     v3-large; with --arch, that one only) x every width alpha the\n"
+          "                     folder has for it x resolution {128,160,192,224}, for one\n"
+          "                     dtype; each point runs the model file of that architecture,\n"
+          "                     alpha and dtype trained nearest the resolution, at exactly\n"
+          "                     that resolution. One row per point: arch, alpha, resolution,\n"
+          "                     model file, median ms, fps, M multiply-adds.\n"
           "  --images DIR       also measure top-1 / top-5 %% over DIR/ground_truth.csv\n"
           "                     (columns filename,class_index_0_999,...; e.g.\n"
           "                     shared/images/imagenet-sample). Images are decoded once and\n"
           "                     classified with the full pipeline (crop, resize, network).\n"
           "  --chart FILE.png   write a chart: with --images, top-1 %% (y) against median\n"
-          "                     latency (x, log scale), one line per alpha, points labelled\n"
-          "                     by resolution; without --images, M multiply-adds (y, log)\n"
-          "                     against latency. Needs a build with cairo%s.\n",
+          "                     latency (x, log scale); without, M multiply-adds (y, log).\n"
+          "                     Several architectures: one line per architecture through\n"
+          "                     its best points (alpha/resolution labels); one: a line per\n"
+          "                     alpha, points labelled by resolution. Needs cairo%s.\n",
           prog, prog, MN_MIN_RESOLUTION, MN_MAX_RESOLUTION,
 #ifdef MN_BENCH_HAVE_CAIRO
           " (this one has it)"
@@ -106,22 +110,27 @@ static int time_runner(mn_runner *runner, const uint8_t *rgb, int runs, double *
 }
 
 static int64_t model_macs(const mn_model *model, int resolution) {
-  mn_layer_info info[256];
-  int n = mn_model_layers(model, resolution, info, 256);
-  if (n > 256) n = 256;
+  const int n = mn_model_layers(model, resolution, NULL, 0);
+  mn_layer_info *info = n > 0 ? calloc((size_t)n, sizeof *info) : NULL;
   int64_t macs = 0;
-  for (int l = 0; l < n; l++) macs += info[l].macs;
+  if (info && mn_model_layers(model, resolution, info, n) == n)
+    for (int l = 0; l < n; l++) macs += info[l].macs;
+  free(info);
   return macs;
 }
 
 /* ---------------------------------------------------------------- sweep */
 
-#define SWEEP_NA 4
+/* The resolutions of the MobileNet papers' grids; the widths are those of
+ * the files in the models folder. One series is one (architecture, alpha)
+ * across these resolutions. */
 #define SWEEP_NR 4
-static const float sweep_alpha[SWEEP_NA] = {0.25f, 0.5f, 0.75f, 1.0f};
 static const int sweep_res[SWEEP_NR] = {128, 160, 192, 224};
+#define SWEEP_MAX_ALPHAS 8
+#define SWEEP_MAX (MN_ARCH_COUNT * SWEEP_MAX_ALPHAS * SWEEP_NR)
 
 typedef struct {
+  mn_arch arch; /* of the file that ran */
   float alpha;
   int resolution;
   int ok; /* measured */
@@ -346,13 +355,26 @@ static void text_at(cairo_t *cr, double x, double y, const char *s, double ax, d
   cairo_show_text(cr, s);
 }
 
-static int write_chart(const char *path, const sweep_point *pt, int n, int have_acc,
-                       const char *dtype, int threads, int runs, int n_images) {
+/* One line of the chart: points (indices into the sweep) joined in order. */
+typedef struct {
+  int idx[SWEEP_MAX];
+  int n;
+  int colour;
+  char name[64];
+} chart_series;
+
+static const double chart_colour[8][3] = {
+    {0.122, 0.467, 0.706}, {1.000, 0.498, 0.055}, {0.173, 0.627, 0.173}, {0.839, 0.153, 0.157},
+    {0.580, 0.404, 0.741}, {0.549, 0.337, 0.294}, {0.890, 0.467, 0.761}, {0.498, 0.498, 0.498}};
+
+/* Draws the points and the series. label[i] is written beside point i
+ * (empty: none); hollow[i] marks points that no line runs through. */
+static int write_chart(const char *path, const sweep_point *pt, int n, const chart_series *ser,
+                       int n_ser, char (*label)[32], const int *hollow, const int *colour_of,
+                       int have_acc, const char *title, const char *subtitle, int n_images) {
   const int W = 960, H = 640;
   const double L = 90, R = 30, T = 78, B = 72;
   const double pw = W - L - R, ph = H - T - B;
-  static const double colour[SWEEP_NA][3] = {
-      {0.122, 0.467, 0.706}, {1.000, 0.498, 0.055}, {0.173, 0.627, 0.173}, {0.839, 0.153, 0.157}};
 
   double xlo = 1e300, xhi = 0, ylo = 1e300, yhi = -1e300;
   for (int i = 0; i < n; i++) {
@@ -439,22 +461,16 @@ static int write_chart(const char *path, const sweep_point *pt, int n, int have_
   /* title */
   cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_BOLD);
   cairo_set_font_size(cr, 18);
-  snprintf(buf, sizeof buf, "MobileNet v1 on this machine: %s against latency, %s, %d thread%s",
-           have_acc ? "top-1 accuracy" : "multiply-adds", dtype, threads, threads == 1 ? "" : "s");
-  text_at(cr, W / 2.0, 16, buf, 0.5, 0);
+  text_at(cr, W / 2.0, 16, title, 0.5, 0);
   cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
   cairo_set_font_size(cr, 13);
-  snprintf(buf, sizeof buf,
-           "width multiplier \xce\xb1 x input resolution; median of %d runs per point; each point runs "
-           "the %s file of its \xce\xb1 trained nearest that resolution",
-           runs, dtype);
-  text_at(cr, W / 2.0, 44, buf, 0.5, 0);
+  text_at(cr, W / 2.0, 44, subtitle, 0.5, 0);
 
   /* where the points are, to keep the legend and the labels off them */
   typedef struct { double x0, y0, x1, y1; } box;
-  box taken[3 * SWEEP_NA * SWEEP_NR + 2];
+  box taken[3 * SWEEP_MAX + 2];
   int n_taken = 0;
-  double px[SWEEP_NA * SWEEP_NR], py[SWEEP_NA * SWEEP_NR];
+  double px[SWEEP_MAX], py[SWEEP_MAX];
   for (int i = 0; i < n; i++) {
     if (!pt[i].ok) continue;
     px[i] = PX(pt[i].t.median_ms);
@@ -463,8 +479,15 @@ static int write_chart(const char *path, const sweep_point *pt, int n, int have_
   }
 #define OVERLAP(b, c) ((b).x0 < (c).x1 && (c).x0 < (b).x1 && (b).y0 < (c).y1 && (c).y0 < (b).y1)
 
-  /* legend: the corner of the plot with the fewest points (lower right first) */
-  const double lw = 118, lh = 22.0 * SWEEP_NA + 12;
+  /* legend: the corner of the plot with the fewest points and lines */
+  cairo_set_font_size(cr, 13);
+  double lw = 60;
+  for (int k = 0; k < n_ser; k++) {
+    cairo_text_extents_t te;
+    cairo_text_extents(cr, ser[k].name, &te);
+    lw = fmax(lw, 60 + te.x_advance);
+  }
+  const double lh = 22.0 * n_ser + 12;
   box corner[4] = {{L + pw - lw - 10, T + ph - lh - 10, L + pw - 10, T + ph - 10},
                    {L + 10, T + 10, L + 10 + lw, T + 10 + lh},
                    {L + pw - lw - 10, T + 10, L + pw - 10, T + 10 + lh},
@@ -474,52 +497,58 @@ static int write_chart(const char *path, const sweep_point *pt, int n, int have_
     box g = {corner[c].x0 - 20, corner[c].y0 - 20, corner[c].x1 + 20, corner[c].y1 + 20};
     int hits = 0;
     for (int i = 0; i < n_taken; i++) hits += OVERLAP(g, taken[i]);
-    for (int i = 0; i < n; i++) /* line segments: sample them */
-      if (pt[i].ok && i % SWEEP_NR && pt[i - 1].ok)
-        for (int k = 1; k < 8; k++) {
-          double x = px[i - 1] + (px[i] - px[i - 1]) * k / 8, y = py[i - 1] + (py[i] - py[i - 1]) * k / 8;
+    for (int k = 0; k < n_ser; k++) /* line segments: sample them */
+      for (int j = 1; j < ser[k].n; j++) {
+        const int a = ser[k].idx[j - 1], b = ser[k].idx[j];
+        for (int q = 1; q < 8; q++) {
+          double x = px[a] + (px[b] - px[a]) * q / 8, y = py[a] + (py[b] - py[a]) * q / 8;
           hits += x > g.x0 && x < g.x1 && y > g.y0 && y < g.y1;
         }
+      }
     if (hits < best_hits) best = c, best_hits = hits;
   }
   const double lx = corner[best].x0, ly = corner[best].y0;
   taken[n_taken++] = corner[best];
 
-  /* one line per alpha, points labelled by resolution */
+  /* lines, then the points over them */
   cairo_rectangle(cr, L, T, pw, ph);
   cairo_save(cr);
   cairo_clip(cr);
-  for (int a = 0; a < SWEEP_NA; a++) {
-    cairo_set_source_rgb(cr, colour[a][0], colour[a][1], colour[a][2]);
+  for (int k = 0; k < n_ser; k++) {
+    const double *c = chart_colour[ser[k].colour % 8];
+    cairo_set_source_rgb(cr, c[0], c[1], c[2]);
     cairo_set_line_width(cr, 2.2);
-    int first = 1;
-    for (int r = 0; r < SWEEP_NR; r++) {
-      const int i = a * SWEEP_NR + r;
-      if (!pt[i].ok) continue;
-      if (first) cairo_move_to(cr, px[i], py[i]);
+    for (int j = 0; j < ser[k].n; j++) {
+      const int i = ser[k].idx[j];
+      if (j == 0) cairo_move_to(cr, px[i], py[i]);
       else cairo_line_to(cr, px[i], py[i]);
-      first = 0;
     }
     cairo_stroke(cr);
-    for (int r = 0; r < SWEEP_NR; r++) {
-      const int i = a * SWEEP_NR + r;
-      if (!pt[i].ok) continue;
-      cairo_set_source_rgb(cr, colour[a][0], colour[a][1], colour[a][2]);
-      cairo_arc(cr, px[i], py[i], 4.5, 0, 2 * M_PI);
+  }
+  for (int i = 0; i < n; i++) {
+    if (!pt[i].ok) continue;
+    const double *c = chart_colour[colour_of[i] % 8];
+    cairo_arc(cr, px[i], py[i], hollow[i] ? 3.5 : 4.5, 0, 2 * M_PI);
+    if (hollow[i]) {
+      cairo_set_source_rgb(cr, 1, 1, 1);
+      cairo_fill_preserve(cr);
+      cairo_set_source_rgb(cr, c[0], c[1], c[2]);
+      cairo_set_line_width(cr, 1.5);
+    } else {
+      cairo_set_source_rgb(cr, c[0], c[1], c[2]);
       cairo_fill_preserve(cr);
       cairo_set_source_rgb(cr, 1, 1, 1);
       cairo_set_line_width(cr, 1.2);
-      cairo_stroke(cr);
     }
+    cairo_stroke(cr);
   }
   /* labels: the first free place around the point, upper left first */
   cairo_set_font_size(cr, 11.5);
   for (int i = 0; i < n; i++) {
-    if (!pt[i].ok) continue;
-    const int a = i / SWEEP_NR;
+    if (!pt[i].ok || !label[i][0]) continue;
+    const double *col = chart_colour[colour_of[i] % 8];
     cairo_text_extents_t te;
-    snprintf(buf, sizeof buf, "%d", pt[i].resolution);
-    cairo_text_extents(cr, buf, &te);
+    cairo_text_extents(cr, label[i], &te);
     const double w = te.width, h = te.height, x = px[i], y = py[i];
     const double cand[8][2] = {{x - 6 - w, y - 7 - h}, {x + 6, y + 7}, {x + 6, y - 7 - h},
                                {x - 6 - w, y + 7},     {x - 9 - w, y - h / 2}, {x + 9, y - h / 2},
@@ -536,9 +565,9 @@ static int write_chart(const char *path, const sweep_point *pt, int n, int have_
       }
     }
     taken[n_taken++] = (box){cand[c][0] - 1, cand[c][1] - 1, cand[c][0] + w + 1, cand[c][1] + h + 1};
-    cairo_set_source_rgb(cr, colour[a][0] * 0.6, colour[a][1] * 0.6, colour[a][2] * 0.6);
+    cairo_set_source_rgb(cr, col[0] * 0.6, col[1] * 0.6, col[2] * 0.6);
     cairo_move_to(cr, cand[c][0] - te.x_bearing, cand[c][1] - te.y_bearing);
-    cairo_show_text(cr, buf);
+    cairo_show_text(cr, label[i]);
   }
   cairo_restore(cr);
 #undef OVERLAP
@@ -551,15 +580,15 @@ static int write_chart(const char *path, const sweep_point *pt, int n, int have_
   cairo_set_line_width(cr, 1);
   cairo_stroke(cr);
   cairo_set_font_size(cr, 13);
-  for (int a = 0; a < SWEEP_NA; a++) {
-    double y = ly + 17 + 22.0 * a;
-    cairo_set_source_rgb(cr, colour[a][0], colour[a][1], colour[a][2]);
+  for (int k = 0; k < n_ser; k++) {
+    const double *c = chart_colour[ser[k].colour % 8];
+    double y = ly + 17 + 22.0 * k;
+    cairo_set_source_rgb(cr, c[0], c[1], c[2]);
     cairo_set_line_width(cr, 2.2);
     cairo_move_to(cr, lx + 10, y), cairo_line_to(cr, lx + 40, y), cairo_stroke(cr);
     cairo_arc(cr, lx + 25, y, 4.5, 0, 2 * M_PI), cairo_fill(cr);
     cairo_set_source_rgb(cr, 0, 0, 0);
-    snprintf(buf, sizeof buf, "\xce\xb1 = %g", sweep_alpha[a]);
-    text_at(cr, lx + 50, y, buf, 0, 0.5);
+    text_at(cr, lx + 50, y, ser[k].name, 0, 0.5);
   }
 #undef PX
 #undef PY
@@ -573,7 +602,136 @@ static int write_chart(const char *path, const sweep_point *pt, int n, int have_
   }
   return 0;
 }
+
+/* The series of the chart. One architecture: a line per alpha, points
+ * labelled by resolution (the MobileNet v1 paper's grid). Several: a line
+ * per architecture through its best points (with --images, those no faster
+ * point beats in top-1; without, all of them by latency), every other
+ * point hollow, labels "alpha/resolution" on the line (the MobileNetV2
+ * paper's figure). */
+static int sweep_chart(const char *path, const sweep_point *pt, int n, int n_archs,
+                       int have_acc, const char *dtype, int threads, int runs, int n_images) {
+  static chart_series ser[SWEEP_MAX];
+  static char label[SWEEP_MAX][32];
+  int hollow[SWEEP_MAX], colour_of[SWEEP_MAX], n_ser = 0;
+  char title[256], subtitle[512];
+  memset(ser, 0, sizeof ser);
+  for (int i = 0; i < n; i++) label[i][0] = '\0', hollow[i] = 0, colour_of[i] = 0;
+  if (n_archs == 1) {
+    for (int i = 0; i < n; i++) {
+      if (!pt[i].ok) continue;
+      if (!n_ser || pt[ser[n_ser - 1].idx[0]].alpha != pt[i].alpha) {
+        chart_series *s = &ser[n_ser];
+        s->colour = n_ser;
+        snprintf(s->name, sizeof s->name, "\xce\xb1 = %g", pt[i].alpha);
+        n_ser++;
+      }
+      chart_series *s = &ser[n_ser - 1];
+      s->idx[s->n++] = i;
+      colour_of[i] = s->colour;
+      snprintf(label[i], sizeof label[i], "%d", pt[i].resolution);
+    }
+  } else {
+    for (int i = 0; i < n; i++) {
+      if (!pt[i].ok) continue;
+      if (!n_ser || pt[ser[n_ser - 1].idx[0]].arch != pt[i].arch) {
+        chart_series *s = &ser[n_ser];
+        s->colour = n_ser;
+        snprintf(s->name, sizeof s->name, "%s", mn_arch_title(pt[i].arch));
+        n_ser++;
+      }
+      chart_series *s = &ser[n_ser - 1];
+      s->idx[s->n++] = i;
+      colour_of[i] = s->colour;
+    }
+    for (int k = 0; k < n_ser; k++) {
+      chart_series *s = &ser[k];
+      /* by latency */
+      for (int a = 1; a < s->n; a++)
+        for (int b = a; b > 0 && pt[s->idx[b]].t.median_ms < pt[s->idx[b - 1]].t.median_ms; b--) {
+          int t = s->idx[b];
+          s->idx[b] = s->idx[b - 1], s->idx[b - 1] = t;
+        }
+      if (have_acc) { /* keep the points no faster point beats in top-1 */
+        int kept = 0;
+        double best_top1 = -1;
+        for (int j = 0; j < s->n; j++) {
+          const int i = s->idx[j];
+          if (pt[i].top1 > best_top1) best_top1 = pt[i].top1, s->idx[kept++] = i;
+          else hollow[i] = 1;
+        }
+        s->n = kept;
+      }
+      for (int j = 0; j < s->n; j++) {
+        const int i = s->idx[j];
+        snprintf(label[i], sizeof label[i], "%g/%d", pt[i].alpha, pt[i].resolution);
+      }
+    }
+  }
+  if (n_archs == 1)
+    snprintf(title, sizeof title, "%s on this machine: %s against latency, %s, %d thread%s",
+             mn_arch_title(pt[ser[0].idx[0]].arch), have_acc ? "top-1 accuracy" : "multiply-adds",
+             dtype, threads, threads == 1 ? "" : "s");
+  else
+    snprintf(title, sizeof title, "MobileNets on this machine: %s against latency, %s, %d thread%s",
+             have_acc ? "top-1 accuracy" : "multiply-adds", dtype, threads, threads == 1 ? "" : "s");
+  if (n_archs == 1)
+    snprintf(subtitle, sizeof subtitle,
+             "width multiplier \xce\xb1 x input resolution; median of %d runs per point; each point "
+             "runs the %s file of its \xce\xb1 trained nearest that resolution",
+             runs, dtype);
+  else
+    snprintf(subtitle, sizeof subtitle,
+             "labels \xce\xb1/resolution%s \xc2\xb7 median of %d runs \xc2\xb7 the %s file trained "
+             "nearest each resolution",
+             have_acc ? " \xc2\xb7 hollow: a faster point is as accurate" : "", runs, dtype);
+  return write_chart(path, pt, n, ser, n_ser, label, hollow, colour_of, have_acc, title, subtitle,
+                     n_images);
+}
 #endif
+
+/* The sweep's points: for every architecture asked for that has files of
+ * this dtype in the folder, every width it has x sweep_res. Returns the
+ * count; *n_archs gets how many architectures have points. */
+static int sweep_grid(const char *dir, const mn_arch *archs, int n_want, mn_dtype dtype,
+                      sweep_point *pt, int *n_archs) {
+  enum { MAX_FILES = 512 };
+  mn_model_entry *e = malloc(MAX_FILES * sizeof *e);
+  int n = 0, nf = e ? mn_models_list(dir, e, MAX_FILES) : -1;
+  *n_archs = 0;
+  if (nf > MAX_FILES) nf = MAX_FILES;
+  for (int w = 0; w < n_want; w++) {
+    float alpha[SWEEP_MAX_ALPHAS];
+    int na = 0;
+    for (int f = 0; f < nf; f++) {
+      const int arch_ok = e[f].arch == archs[w] ||
+                          (archs[w] == MN_ARCH_V3_LARGE && e[f].arch == MN_ARCH_V3_LARGE_MINIMALISTIC &&
+                           n_want == 1);
+      if (!arch_ok || e[f].dtype != dtype || (e[f].classes != 1000 && e[f].classes != 1001))
+        continue;
+      int k = 0;
+      while (k < na && fabsf(alpha[k] - e[f].alpha) > 1e-3f) k++;
+      if (k == na && na < SWEEP_MAX_ALPHAS) alpha[na++] = e[f].alpha;
+    }
+    for (int a = 1; a < na; a++) /* ascending */
+      for (int b = a; b > 0 && alpha[b] < alpha[b - 1]; b--) {
+        float t = alpha[b];
+        alpha[b] = alpha[b - 1], alpha[b - 1] = t;
+      }
+    if (na) ++*n_archs;
+    for (int a = 0; a < na; a++)
+      for (int r = 0; r < SWEEP_NR; r++) {
+        sweep_point *p = &pt[n++];
+        memset(p, 0, sizeof *p);
+        p->arch = archs[w];
+        p->alpha = alpha[a];
+        p->resolution = sweep_res[r];
+        p->top1 = p->top5 = -1;
+      }
+  }
+  free(e);
+  return n;
+}
 
 /* The grid is timed in rounds: every round gives each point its share of
  * the runs (after a short warm-up, since the previous point evicted its
@@ -581,8 +739,8 @@ static int write_chart(const char *path, const sweep_point *pt, int n, int have_
  * shared machine spreads over all points instead of spoiling one. */
 #define SWEEP_ROUNDS 5
 
-static int run_sweep(const cli_model_options *mo, int runs, int json, const char *images_dir,
-                     const char *chart) {
+static int run_sweep(const cli_model_options *mo, int all_archs, int runs, int json,
+                     const char *images_dir, const char *chart) {
 #ifndef MN_BENCH_HAVE_CAIRO
   if (chart) {
     fprintf(stderr, "%s: --chart: this build has no cairo (install libcairo2-dev, then "
@@ -590,7 +748,21 @@ static int run_sweep(const cli_model_options *mo, int runs, int json, const char
     return 2;
   }
 #endif
-  enum { NP = SWEEP_NA * SWEEP_NR };
+  static const mn_arch every_arch[] = {MN_ARCH_V1, MN_ARCH_V2, MN_ARCH_V3_SMALL, MN_ARCH_V3_LARGE,
+                                       MN_ARCH_V3_LARGE_MINIMALISTIC};
+  char dir[4096];
+  mn_models_dir(mo->models_dir, dir, sizeof dir);
+  const char *dtype = mn_dtype_name(mo->dtype);
+  static sweep_point pt[SWEEP_MAX];
+  int n_archs;
+  const int NP = all_archs ? sweep_grid(dir, every_arch, 5, mo->dtype, pt, &n_archs)
+                           : sweep_grid(dir, &mo->arch, 1, mo->dtype, pt, &n_archs);
+  if (NP == 0) {
+    fprintf(stderr, "%s: --sweep: no %s %s classifier in %s (scripts/fetch-models gets them, or "
+                    "--models DIR)\n", prog, all_archs ? "MobileNet" : mn_arch_name(mo->arch), dtype,
+            dir);
+    return 2;
+  }
   labelled_image *im = NULL;
   int n_images = 0;
   if (images_dir) {
@@ -598,15 +770,10 @@ static int run_sweep(const cli_model_options *mo, int runs, int json, const char
     n_images = load_images(images_dir, &im);
     if (n_images < 0) return 2;
   }
-  char dir[4096];
-  mn_models_dir(mo->models_dir, dir, sizeof dir);
-  const char *dtype = mn_dtype_name(mo->dtype);
-  sweep_point pt[NP];
-  mn_runner *runner[NP] = {0};
-  mn_model *models[NP] = {0};
-  char *model_path[NP] = {0};
+  mn_runner *runner[SWEEP_MAX] = {0};
+  mn_model *models[SWEEP_MAX] = {0};
+  char *model_path[SWEEP_MAX] = {0};
   int n_models = 0, threads = mo->threads, status = 0;
-  memset(pt, 0, sizeof pt);
   double *times = malloc((size_t)runs * NP * sizeof *times);
   uint8_t *rgb = malloc((size_t)NP * 224 * 224 * 3);
   if (!times || !rgb) {
@@ -616,42 +783,38 @@ static int run_sweep(const cli_model_options *mo, int runs, int json, const char
   }
 
   /* 1. a runner per point (each model file loaded once) */
-  for (int a = 0; a < SWEEP_NA; a++)
-    for (int r = 0; r < SWEEP_NR; r++) {
-      const int i = a * SWEEP_NR + r;
-      sweep_point *p = &pt[i];
-      p->alpha = sweep_alpha[a];
-      p->resolution = sweep_res[r];
-      p->top1 = p->top5 = -1;
-      char path[4200], err[MN_ERROR_MAX];
-      if (mn_models_find(dir, mo->arch, p->alpha, mo->dtype, p->resolution, path, sizeof path, err) !=
-          MN_OK) {
-        fprintf(stderr, "%s: alpha %g at %d: %s\n", prog, p->alpha, p->resolution, err);
-        continue;
-      }
-      int m = 0;
-      while (m < n_models && strcmp(model_path[m], path) != 0) m++;
-      if (m == n_models) {
-        if (mn_model_load(path, &models[m], err) != MN_OK) {
-          fprintf(stderr, "%s: %s\n", prog, err);
-          continue;
-        }
-        model_path[m] = strdup(path);
-        n_models++;
-      }
-      if (mn_runner_create(models[m], p->resolution, mo->threads, &runner[i], err) != MN_OK) {
-        fprintf(stderr, "%s: %s at %d: %s\n", prog, mn_model_name(models[m]), p->resolution,
-                err);
-        runner[i] = NULL;
-        continue;
-      }
-      snprintf(p->model, sizeof p->model, "%s", mn_model_name(models[m]));
-      p->trained_resolution = mn_model_resolution(models[m]);
-      p->threads = threads = mn_runner_threads(runner[i]);
-      p->macs = model_macs(models[m], p->resolution);
-      p->ok = 1;
-      fill_picture(rgb + (size_t)i * 224 * 224 * 3, p->resolution);
+  for (int i = 0; i < NP; i++) {
+    sweep_point *p = &pt[i];
+    char path[4200], err[MN_ERROR_MAX];
+    if (mn_models_find(dir, p->arch, p->alpha, mo->dtype, p->resolution, path, sizeof path, err) !=
+        MN_OK) {
+      fprintf(stderr, "%s: %s alpha %g at %d: %s\n", prog, mn_arch_name(p->arch), p->alpha,
+              p->resolution, err);
+      continue;
     }
+    int m = 0;
+    while (m < n_models && strcmp(model_path[m], path) != 0) m++;
+    if (m == n_models) {
+      if (mn_model_load(path, &models[m], err) != MN_OK) {
+        fprintf(stderr, "%s: %s\n", prog, err);
+        continue;
+      }
+      model_path[m] = strdup(path);
+      n_models++;
+    }
+    if (mn_runner_create(models[m], p->resolution, mo->threads, &runner[i], err) != MN_OK) {
+      fprintf(stderr, "%s: %s at %d: %s\n", prog, mn_model_name(models[m]), p->resolution, err);
+      runner[i] = NULL;
+      continue;
+    }
+    snprintf(p->model, sizeof p->model, "%s", mn_model_name(models[m]));
+    p->arch = mn_model_arch(models[m]);
+    p->trained_resolution = mn_model_resolution(models[m]);
+    p->threads = threads = mn_runner_threads(runner[i]);
+    p->macs = model_macs(models[m], p->resolution);
+    p->ok = 1;
+    fill_picture(rgb + (size_t)i * 224 * 224 * 3, p->resolution);
+  }
 
   /* 2. accuracy over the cached images */
   if (images_dir)
@@ -705,10 +868,10 @@ static int run_sweep(const cli_model_options *mo, int runs, int json, const char
       printf("%s{\"model\":", first ? "" : ",");
       first = 0;
       cli_json_string(stdout, p->model);
-      printf(",\"trained_resolution\":%d,\"alpha\":%g,\"resolution\":%d,\"dtype\":\"%s\","
+      printf(",\"arch\":\"%s\",\"trained_resolution\":%d,\"alpha\":%g,\"resolution\":%d,\"dtype\":\"%s\","
              "\"threads\":%d,\"runs\":%d,\"median_ms\":%.4f,\"min_ms\":%.4f,\"max_ms\":%.4f,"
              "\"fps\":%.2f,\"macs\":%lld",
-             p->trained_resolution, p->alpha, p->resolution, dtype, p->threads, runs,
+             mn_arch_name(p->arch), p->trained_resolution, p->alpha, p->resolution, dtype, p->threads, runs,
              p->t.median_ms, p->t.min_ms, p->t.max_ms, 1000.0 / p->t.median_ms,
              (long long)p->macs);
       if (p->top1 >= 0) printf(",\"top1\":%.2f,\"top5\":%.2f", p->top1, p->top5);
@@ -716,15 +879,15 @@ static int run_sweep(const cli_model_options *mo, int runs, int json, const char
     }
     printf("]}\n");
   } else {
-    printf("# MobileNet v1 sweep, %s, %d thread%s, median of %d runs per point (in %d rounds)\n",
-           dtype, threads, threads == 1 ? "" : "s", runs, rounds);
-    printf("%5s %4s  %-38s %9s %8s %8s", "alpha", "res", "model", "median_ms", "fps", "M_MACs");
+    printf("# %s sweep, %s, %d thread%s, median of %d runs per point (in %d rounds)\n",
+           all_archs ? "MobileNet" : mn_arch_title(mo->arch), dtype, threads, threads == 1 ? "" : "s", runs, rounds);
+    printf("%-21s %5s %4s  %-52s %9s %8s %8s", "arch", "alpha", "res", "model", "median_ms", "fps", "M_MACs");
     if (images_dir) printf(" %6s %6s", "top1%", "top5%");
     printf("\n");
     for (int i = 0; i < NP; i++) {
       const sweep_point *p = &pt[i];
       if (!p->ok) continue;
-      printf("%5.2f %4d  %-38s %9.3f %8.1f %8.1f", p->alpha, p->resolution, p->model,
+      printf("%-21s %5.2f %4d  %-52s %9.3f %8.1f %8.1f", mn_arch_name(p->arch), p->alpha, p->resolution, p->model,
              p->t.median_ms, 1000.0 / p->t.median_ms, p->macs / 1e6);
       if (images_dir) printf(" %6.1f %6.1f", p->top1, p->top5);
       printf("\n");
@@ -742,7 +905,7 @@ static int run_sweep(const cli_model_options *mo, int runs, int json, const char
   status = measured == NP ? 0 : 1;
 #ifdef MN_BENCH_HAVE_CAIRO
   if (chart) {
-    if (write_chart(chart, pt, NP, images_dir != NULL, dtype, threads, runs, n_images) != 0)
+    if (sweep_chart(chart, pt, NP, n_archs, images_dir != NULL, dtype, threads, runs, n_images) != 0)
       status = 2;
     else if (!json)
       fprintf(stderr, "%s: chart written to %s\n", prog, chart);
@@ -763,7 +926,7 @@ int main(int argc, char **argv) {
   cli_model_options mo;
   cli_model_options_init(&mo);
   int runs = 100, json = 0, layers = 0, sweep = 0, status = 0;
-  int model_chosen = 0;
+  int model_chosen = 0, arch_chosen = 0;
   const char *images_dir = NULL, *chart = NULL;
   for (int i = 1; i < argc; i++) {
     const char *opt = argv[i];
@@ -772,6 +935,7 @@ int main(int argc, char **argv) {
     if (r > 0) {
       if (!strcmp(opt, "--model") || !strcmp(opt, "--alpha") || !strcmp(opt, "--resolution"))
         model_chosen = 1;
+      if (!strcmp(opt, "--arch")) arch_chosen = 1;
       continue;
     }
     if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
@@ -808,7 +972,7 @@ int main(int argc, char **argv) {
                       "--resolution and --layers do not go with it\n", prog);
       return 2;
     }
-    return run_sweep(&mo, runs, json, images_dir, chart);
+    return run_sweep(&mo, !arch_chosen, runs, json, images_dir, chart);
   }
   if (images_dir || chart) {
     fprintf(stderr, "%s: --images and --chart go with --sweep\n", prog);

@@ -223,6 +223,35 @@ def tests(classify, bench, tmp):
     r = run(bench, "--alpha", "0.25", "--runs", "0", env=env)
     check("bench: --runs 0 refused", r.returncode == 2, r.stderr)
 
+    # --- bench --sweep: every architecture of the folder, every width it has x 4 resolutions
+    sweep_dir = os.path.join(tmp, "sweep-models")
+    os.makedirs(sweep_dir)
+    for name in ("mobilenet_v1_0.25_128_quant.tflite", "mobilenet_v3_small_1.0_224_uint8.tflite"):
+        os.symlink(os.path.join(MODELS, name), os.path.join(sweep_dir, name))
+    chart = os.path.join(tmp, "sweep.png")
+    has_cairo = "this one has it" in run(bench, "--help").stdout
+    args = ["--models", sweep_dir, "--sweep", "--dtype", "u8", "--threads", "1", "--runs", "2",
+            "--json"] + (["--chart", chart] if has_cairo else [])
+    r = run(bench, *args)
+    s = json.loads(r.stdout) if r.returncode == 0 else {"points": []}
+    pts = [(p["arch"], p["alpha"], p["resolution"]) for p in s["points"]]
+    check("sweep: v1 and v3-small, 4 resolutions each",
+          pts == [("v1", 0.25, r_) for r_ in (128, 160, 192, 224)]
+          + [("v3-small", 1, r_) for r_ in (128, 160, 192, 224)], (r.returncode, pts, r.stderr))
+    check("sweep: multiply-adds grow with resolution",
+          all(a["macs"] < b["macs"] for a, b in zip(s["points"], s["points"][1:])
+              if a["arch"] == b["arch"]), s["points"])
+    if has_cairo:
+        with open(chart, "rb") as f:
+            check("sweep: chart is a PNG", f.read(8) == b"\x89PNG\r\n\x1a\n", chart)
+    r = run(bench, "--models", sweep_dir, "--sweep", "--arch", "v1", "--dtype", "u8", "--runs", "2",
+            "--json")
+    check("sweep --arch v1: v1 only", r.returncode == 0
+          and {p["arch"] for p in json.loads(r.stdout)["points"]} == {"v1"}, r.stderr)
+    r = run(bench, "--models", sweep_dir, "--sweep", "--arch", "v2", "--dtype", "u8")
+    check("sweep --arch v2 without v2 files: refused, says what is missing",
+          r.returncode == 2 and "no v2 u8" in r.stderr, r.stderr)
+
 
 if __name__ == "__main__":
     sys.exit(main())
