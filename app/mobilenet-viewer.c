@@ -1173,15 +1173,42 @@ next_dtype(app *a)
   g_free(e);
 }
 
+/* 1-4: that alpha, in the dtype the folder has it in for this architecture
+ * (v2 has no 0.25, the float v2 files may all be 1.0): the asked dtype
+ * first, else another, else the nearest alpha; the window says which. */
+static void
+choose_alpha(app *a, double alpha)
+{
+  mn_model_entry *e = g_new(mn_model_entry, MAX_MODEL_FILES);
+  int n = list_models(a, e);
+  a->alpha = alpha;
+  if (n && !have_model(e, n, a->arch, a->dtype, alpha)) {
+    gboolean found = FALSE;
+    for (int d = 0; d < MN_DTYPE_COUNT && !found; d++)
+      if (have_model(e, n, a->arch, (mn_dtype) d, alpha)) {
+        a->dtype = (mn_dtype) d;
+        found = TRUE;
+      }
+    fit_to_models(a, e, n);
+    if (found)
+      show_message(a, FALSE, "\xce\xb1 %g: %s has it as %s", alpha, mn_arch_name(a->arch),
+          mn_dtype_name(a->dtype));
+    else
+      show_message(a, FALSE, "no %s %s model of \xce\xb1 %g here: \xce\xb1 %g",
+          mn_arch_name(a->arch), mn_dtype_name(a->dtype), alpha, a->alpha);
+  } else {
+    g_object_set(a->classify, "alpha", a->alpha, NULL);
+  }
+  g_free(e);
+}
+
 static void
 do_action(app *a, viewer_action act)
 {
   switch (act.kind) {
   case VIEWER_ACT_ALPHA:
-    if (fabs(a->alpha - act.value) > 1e-6) {
-      a->alpha = act.value;
-      g_object_set(a->classify, "alpha", a->alpha, NULL);
-    }
+    if (fabs(a->alpha - act.value) > 1e-6)
+      choose_alpha(a, act.value);
     write_status_event(a, "alpha", NULL, NULL);
     break;
   case VIEWER_ACT_RHO: {

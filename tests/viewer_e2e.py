@@ -19,9 +19,11 @@ events to the focused window, as a keyboard would):
   s               saves a screenshot; it must be the window's size, show the video
                   (many colours in the video rectangle) and the panel's text (bright
                   pixels spread over many rows of the panel rectangle);
-  v, v            the next architectures in the models folder: v2, then v3-small
-                  (alpha 1.0, the only one they have in float32); waits until the
-                  frames on screen carry their results (status live_arch);
+  v, 2, v         the next architectures in the models folder: v2 (alpha 1.0, the
+                  only one it has in float32), then 2 (alpha 0.5: v2 has it in
+                  uint8 only, so the viewer takes that), then v3-small (alpha 1.0);
+                  waits until the frames on screen carry their results (status
+                  live_arch, live_alpha, live_dtype);
   q               quits with status 0.
 
 Exit 77 (skip) when the shared clip or models, Xvfb, xdotool or gst-launch-1.0 are
@@ -293,6 +295,13 @@ def test_main(s, shared):
             f"{shown[-1] - shown[0] if shown else 0} frames shown while it loaded")
         if st["arch"] != arch or st["live_alpha"] != 1.0:
             fail(f"after V the status asks for {st['arch']} alpha {st['alpha']}")
+        if arch == "v2":
+            # 2: alpha 0.5, which v2 has in uint8 only: the viewer takes that file
+            s.key("2")
+            st = s.wait("MobileNet v2 0.5 uint8 on screen",
+                        lambda st: st.get("live_arch") == "v2" and st.get("live_alpha") == 0.5
+                        and st.get("live_dtype") == "u8", 30)
+            log(f"2: {st['live_model']}")
 
     s.key("q")
     rc = s.finish()
