@@ -58,8 +58,13 @@ void MADD_NAME(int mr, int nc, int k, const uint8_t *a, size_t a_stride, const v
     for (int i = 0; i < MADD_ROWS; i++) {
       if (kc == MADD_KC) {
         for (int q = 0; q < MADD_KC; q += VW * 2) VMI_WIDEN16(&wide[i][q], ap[i] + k0 + q);
-      } else { /* the tail: never read past the row; the odd slot meets zero weights */
-        for (int q = 0; q < kc; q++) wide[i][q] = ap[i][k0 + q];
+      } else { /* the tail (all of k in the narrow layers of v2/v3): never read past the
+                  row; 8 bytes at a time, then bytes; the odd slot meets zero weights */
+        int q = 0;
+        for (; q + 8 <= kc; q += 8)
+          _mm_store_si128((__m128i *)&wide[i][q],
+                          _mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)(ap[i] + k0 + q))));
+        for (; q < kc; q++) wide[i][q] = ap[i][k0 + q];
         wide[i][kc] = 0;
       }
     }
@@ -84,7 +89,8 @@ void MADD_NAME(int mr, int nc, int k, const uint8_t *a, size_t a_stride, const v
       VMI_REQUANT_STORE(q, VMI_ADD(acc[i][0], c0), rq);
       if (nc > VW) VMI_REQUANT_STORE(q + VW, VMI_ADD(acc[i][1], c1), rq);
     }
-    memcpy(c + (size_t)i * c_stride, q, (size_t)nc);
+    if (nc == MADD_NR) memcpy(c + (size_t)i * c_stride, q, MADD_NR); /* a fixed-size store */
+    else memcpy(c + (size_t)i * c_stride, q, (size_t)nc);
   }
 }
 #endif

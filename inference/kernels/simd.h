@@ -87,8 +87,8 @@ DECLARE_GEMM(GEMM_MID_ROW_NAME);
 #define MADD_ROWS 8
 #define MADD_NAME CAT(mn_u8_gemm_8x32c2__, MN_ISA)
 #else
-#define MADD_ROWS 6
-#define MADD_NAME CAT(mn_u8_gemm_6x16c2__, MN_ISA)
+#define MADD_ROWS 4 /* 8 accumulators: with 6 rows gcc spilled them in the k loop */
+#define MADD_NAME CAT(mn_u8_gemm_4x16c2__, MN_ISA)
 #endif
 #define MADD_NR (2 * VW) /* two vectors of int32 per row */
 void MADD_NAME(int mr, int nc, int k, const uint8_t *a, size_t a_stride, const void *panel_v,
