@@ -33,6 +33,22 @@ static inline size_t mn_dims_count(const mn_dims *d) {
   return (size_t)d->n * (size_t)d->h * (size_t)d->w * (size_t)d->c;
 }
 
+/* The largest tensor the engine runs (values, not bytes): the kernels count
+ * pixels and offsets in int, and a classifier's biggest activation is far
+ * below it (v1 1.0 at 512: 8.4 M). */
+#define MN_MAX_TENSOR_VALUES ((size_t)1 << 28)
+
+/* What every computed tensor must be: batch 1 (the kernels run one image),
+ * every dimension >= 1, and at most MN_MAX_TENSOR_VALUES values — checked
+ * dimension by dimension, so that a product cannot wrap around. */
+static inline int mn_dims_fit(const mn_dims *d) {
+  if (d->n != 1 || d->h < 1 || d->w < 1 || d->c < 1) return 0;
+  const size_t max = MN_MAX_TENSOR_VALUES;
+  if ((size_t)d->h > max || (size_t)d->w > max || (size_t)d->c > max) return 0;
+  if ((size_t)d->h * (size_t)d->w > max) return 0;
+  return (size_t)d->h * (size_t)d->w * (size_t)d->c <= max;
+}
+
 typedef struct {
   mn_val_type type;
   int file_type;   /* TensorType in the file (TFL_UINT8, TFL_INT8, ...) */

@@ -87,9 +87,13 @@ mn_node *mn_build_node(mn_builder *b, const mn_op_class *cls, int n_in) {
   return n;
 }
 
-int mn_build_check_activation(mn_builder *b, const tfl_tensor *t, const char *role) {
+static int check_tensor(mn_builder *b, const tfl_tensor *t, const char *role, int may_be_constant) {
   char name[96];
   if (!t) return mn_build_fail(b, "has no %s", role);
+  /* constants get no storage in the arena: only computed tensors flow */
+  if (t->data && !may_be_constant)
+    return mn_build_fail(b, "%s %s is a constant, not a computed tensor", role,
+                         mn_build_tensor_name(b, t, name, sizeof name));
   if (t->type == TFL_FLOAT32) return 0;
   if ((t->type == TFL_UINT8 || t->type == TFL_INT8) && t->quantized && t->n_scales == 1) return 0;
   if ((t->type == TFL_UINT8 || t->type == TFL_INT8) && t->n_scales > 1)
@@ -98,6 +102,31 @@ int mn_build_check_activation(mn_builder *b, const tfl_tensor *t, const char *ro
   return mn_build_fail(b, "%s %s is %s%s, not float32 or quantized 8-bit", role,
                        mn_build_tensor_name(b, t, name, sizeof name), tfl_type_name(t->type),
                        t->type == TFL_UINT8 || t->type == TFL_INT8 ? " without quantization" : "");
+}
+
+int mn_build_check_activation(mn_builder *b, const tfl_tensor *t, const char *role) {
+  return check_tensor(b, t, role, 0);
+}
+
+int mn_build_check_operand(mn_builder *b, const tfl_tensor *t, const char *role) {
+  return check_tensor(b, t, role, 1);
+}
+
+int mn_build_check_multiplier(mn_builder *b, double multiplier, const char *what) {
+  if (isfinite(multiplier) && multiplier >= 0.0 && multiplier < 256.0) return 0;
+  return mn_build_fail(b, "its %s %g is out of range (the quantization scales are broken)",
+                       what, multiplier);
+}
+
+int mn_build_check_conv_multipliers(mn_builder *b, const tfl_tensor *in, const tfl_tensor *w,
+                                    const tfl_tensor *out, int channels) {
+  for (int c = 0; c < channels; c++) {
+    const double ws = w->n_scales > 1 ? w->scales[c] : w->scale;
+    if (mn_build_check_multiplier(b, (double)in->scale * ws / out->scale,
+                                  "requantization multiplier"))
+      return -1;
+  }
+  return 0;
 }
 
 int mn_build_activation(mn_builder *b, int activation, const tfl_tensor *out, float *lo,
@@ -118,7 +147,8 @@ int mn_build_activation(mn_builder *b, int activation, const tfl_tensor *out, fl
     if (out && out->quantized) {
       const int32_t zp = mn_q8_zero_point(out);
       if (isfinite(flo)) {
-        const int32_t q = zp + (int32_t)lroundf(flo / out->scale);
+        const float t = flo / out->scale; /* as below: clamp before converting */
+        const int32_t q = t < -1e6f ? INT32_MIN / 2 : zp + (int32_t)lroundf(t);
         a = q > a ? q : a;
       }
       if (isfinite(fhi)) {
@@ -321,10 +351,10 @@ int mn_graph_infer(const mn_model *m, int size, mn_dims *dims, char *err, size_t
       return -1;
     }
     const mn_dims *o = &dims[n->out];
-    if (o->n < 1 || o->h < 1 || o->w < 1 || o->c < 1 ||
-        mn_dims_count(o) > ((size_t)1 << 28)) {
-      snprintf(err, err_size, "cannot run at %dx%d: operator %d (%s) gives an output of %dx%dx%d",
-               size, size, n->tfl_index, op_name(n->tfl_code), o->h, o->w, o->c);
+    if (!mn_dims_fit(o)) {
+      snprintf(err, err_size, "cannot run at %dx%d: operator %d (%s) gives an output of "
+               "%dx%dx%dx%d (batch 1 and at most 2^28 values)",
+               size, size, n->tfl_index, op_name(n->tfl_code), o->n, o->h, o->w, o->c);
       return -1;
     }
   }

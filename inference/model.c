@@ -100,6 +100,21 @@ static mn_status load(const char *path, int pack, mn_arithmetic arith, mn_model 
     st = strstr(why, "out of memory") ? MN_ERR_MEMORY : MN_ERR_UNSUPPORTED;
     goto fail;
   }
+  /* shapes that do not chain are refused here, at the trained size, rather
+   * than by the first runner (and mn_models_list leaves such files out) */
+  mn_dims *dims = calloc((size_t)m->n_values, sizeof *dims);
+  if (!dims) {
+    snprintf(err, MN_ERROR_MAX, "%s: out of memory", path);
+    st = MN_ERR_MEMORY;
+    goto fail;
+  }
+  const int chained = mn_graph_infer(m, m->resolution, dims, why, sizeof why) == 0;
+  free(dims);
+  if (!chained) {
+    snprintf(err, MN_ERROR_MAX, "%s: %s", path, why);
+    st = MN_ERR_UNSUPPORTED;
+    goto fail;
+  }
   mn_elementwise_fuse(m);
   mn_graph_identify(m);
   /* The weights are copied into the kernels' layouts: the file is not needed any more. */

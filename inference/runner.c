@@ -203,14 +203,17 @@ static int plan_steps(mn_runner *r) {
   return 0;
 }
 
-/* Band buffers for the current thread count: 0 when the bands can run, -1
- * when none were planned or memory ran out (the pairs then run unbanded). */
+/* Band buffers for the current thread count, made when the runner is
+ * created and when its thread count grows, never during an inference:
+ * 0, or -1 when memory ran out. */
 static int ensure_bands(mn_runner *r) {
-  if (!r->band_bytes || r->band_threads >= r->threads) return r->band_bytes ? 0 : -1;
+  if (!r->band_bytes || r->band_threads >= r->threads) return 0;
+  void *bands = aligned_buffer(r->band_bytes * (size_t)r->threads);
+  if (!bands) return -1;
   free(r->bands);
-  r->bands = aligned_buffer(r->band_bytes * (size_t)r->threads);
-  r->band_threads = r->bands ? r->threads : 0;
-  return r->bands ? 0 : -1;
+  r->bands = bands;
+  r->band_threads = r->threads;
+  return 0;
 }
 
 /* ---- memory ------------------------------------------------------------------- */
@@ -312,7 +315,7 @@ mn_status mn_runner_create(const mn_model *m, int size, int threads, mn_runner *
   }
   r->n_out = (int)mn_dims_count(&r->dims[m->output]);
   if (!(r->scores = calloc((size_t)r->n_out, sizeof *r->scores))) goto oom;
-  if (plan_steps(r) != 0 || plan_memory(r) != 0) goto oom;
+  if (plan_steps(r) != 0 || plan_memory(r) != 0 || ensure_bands(r) != 0) goto oom;
   *out = r;
   return MN_OK;
 oom:
@@ -330,7 +333,13 @@ mn_status mn_runner_set_threads(mn_runner *r, int threads, char err[MN_ERROR_MAX
     snprintf(err, MN_ERROR_MAX, "threads %d out of range (1..%d)", threads, MAX_THREADS);
     return MN_ERR_ARGUMENT;
   }
+  const int old = r->threads;
   r->threads = threads > 0 ? threads : default_threads();
+  if (ensure_bands(r) != 0) {
+    snprintf(err, MN_ERROR_MAX, "out of memory for %d threads (kept %d)", r->threads, old);
+    r->threads = old;
+    return MN_ERR_MEMORY;
+  }
   return MN_OK;
 }
 
@@ -379,7 +388,7 @@ static void run_dw_pw_bands(const mn_runner *r, const mn_exec *x, const mn_step 
 static void run_network(mn_runner *r) {
   const mn_model *m = r->model;
   const mn_exec x = {m, m->kernels, r->ptr, r->dims, r->scratch};
-  const int bands = ensure_bands(r) == 0;
+  const int bands = r->band_bytes && r->bands && r->band_threads >= r->threads;
   const int pixels = r->size * r->size * 3;
   memset(r->layer_ms, 0, sizeof(double) * (size_t)m->n_nodes);
 #pragma omp parallel num_threads(r->threads)

@@ -249,8 +249,8 @@ static tval *tg_conv(tgraph *t, const tval *in, int oc, conv_spec cs) {
     wt = tw_tensor(t->g, TFL_FLOAT32, cs.fc ? 2 : 4, wshape, wf, nw * 4, NULL);
     bt = tw_tensor(t->g, TFL_FLOAT32, 1, bshape, bf, (size_t)C * 4, NULL);
   } else {
-    float bscale[4096];
-    int64_t wzps[4096] = {0}, wz = t->kind == KIND_U8 ? wzp : 0;
+    float *bscale = malloc((size_t)C * sizeof *bscale);
+    int64_t *wzps = calloc((size_t)C, sizeof *wzps), wz = t->kind == KIND_U8 ? wzp : 0;
     for (int c = 0; c < C; c++) bscale[c] = in->scale * wscale[c];
     tw_quant wqq = {t->kind == KIND_I8 ? C : 1, wscale, t->kind == KIND_I8 ? wzps : &wz,
                     cs.depthwise ? 3 : 0};
@@ -258,6 +258,7 @@ static tval *tg_conv(tgraph *t, const tval *in, int oc, conv_spec cs) {
     wt = tw_tensor(t->g, t->kind == KIND_I8 ? TFL_INT8 : TFL_UINT8, cs.fc ? 2 : 4, wshape,
                    t->kind == KIND_I8 ? (const void *)wi : (const void *)wq, nw, &wqq);
     bt = tw_tensor(t->g, TFL_INT32, 1, bshape, bq, (size_t)C * 4, &bqq);
+    free(bscale), free(wzps);
   }
   v->tensor = act_tensor(t, v, cs.fc ? 2 : 4);
   tw_options o = {.padding = cs.same ? TFL_PAD_SAME : TFL_PAD_VALID, .stride = cs.stride,
@@ -619,6 +620,21 @@ START_TEST(test_dwconv_shapes) {
 }
 END_TEST
 
+/* Wider than the 8-bit depthwise kernel's old 4096-value buffer: more
+ * channels than one pixel of it held (the kernel used to loop forever). */
+START_TEST(test_wide_depthwise) {
+  const int k = _i;
+  tgraph t;
+  tgraph_init(&t, kinds[k], ariths[k], 1, sizes);
+  tval *x = tg_conv(&t, tg_input(&t), 4100, STEM);
+  tval *y = tg_conv(&t, x, 0, (conv_spec){3, 3, 1, 1, TFL_ACT_RELU6, 1, 0});
+  char name[64];
+  snprintf(name, sizeof name, "wide-dwconv-%s", kind_names[k]);
+  check_graph(&t, y, name);
+  tgraph_free(&t);
+}
+END_TEST
+
 /* A depthwise layer whose only reader is a pointwise one with small weights:
  * the runner's bands; and an inverted residual (expand, depthwise, project,
  * ADD of the block input). */
@@ -821,6 +837,60 @@ START_TEST(test_refused_graphs) {
   a = f32_const(g, 4, (int[]){1, 1, 1, 4}, 4), out = f32_map(g, 8, 8, 3);
   tw_op(g, TFL_OP_MUL, 2, (int[]){in, a}, out, NULL);
   check_refused(g, in, out, "broadcast", "operator 0 (MUL)", "do not broadcast");
+  /* an operator reading a constant where a computed tensor belongs (it would
+   * get no storage) */
+  g = tw_new();
+  in = f32_map(g, 8, 8, 3), out = f32_map(g, 8, 8, 6);
+  a = f32_const(g, 4, (int[]){1, 8, 8, 3}, 192);
+  w = f32_const(g, 4, (int[]){6, 1, 1, 3}, 18), bias = f32_const(g, 1, (int[]){6}, 6);
+  tw_op(g, TFL_OP_CONV_2D, 3, (int[]){a, w, bias}, out, &s1);
+  check_refused(g, in, out, "constant-input", "operator 0 (CONV_2D)", "is a constant");
+  /* a RESHAPE whose dimensions multiply to 2^65 + 192: the count wraps around
+   * to the 192 values of the input, the dimensions do not fit */
+  g = tw_new();
+  in = f32_map(g, 8, 8, 3);
+  const int huge[4] = {1, 1459810496, 652757, 38717};
+  int shape = tw_tensor(g, TFL_INT32, 1, (int[]){4}, huge, sizeof huge, NULL);
+  a = f32_map(g, 8, 8, 3); /* the declared shape is harmless: the operand rules */
+  int flat_shape = tw_tensor(g, TFL_INT32, 1, (int[]){2}, (int[]){1, 192}, 8, NULL);
+  out = tw_tensor(g, TFL_FLOAT32, 2, (int[]){1, 192}, NULL, 0, NULL);
+  tw_op(g, TFL_OP_RESHAPE, 2, (int[]){in, shape}, a, NULL);
+  tw_op(g, TFL_OP_RESHAPE, 2, (int[]){a, flat_shape}, out, NULL);
+  check_refused(g, in, out, "wrap", "operator 0 (RESHAPE)", "at most 2^28 values");
+  /* a batch of two made by RESHAPE */
+  g = tw_new();
+  in = f32_map(g, 8, 8, 3);
+  shape = tw_tensor(g, TFL_INT32, 1, (int[]){4}, (int[]){2, 4, 8, 3}, 16, NULL);
+  a = tw_tensor(g, TFL_FLOAT32, 4, (int[]){2, 4, 8, 3}, NULL, 0, NULL);
+  flat_shape = tw_tensor(g, TFL_INT32, 1, (int[]){2}, (int[]){1, 192}, 8, NULL);
+  out = tw_tensor(g, TFL_FLOAT32, 2, (int[]){1, 192}, NULL, 0, NULL);
+  tw_op(g, TFL_OP_RESHAPE, 2, (int[]){in, shape}, a, NULL);
+  tw_op(g, TFL_OP_RESHAPE, 2, (int[]){a, flat_shape}, out, NULL);
+  check_refused(g, in, out, "batch", "operator 0 (RESHAPE)", "batch 1");
+  /* 8-bit depthwise weights that are not 8-bit */
+  g = tw_new();
+  in = tw_tensor(g, TFL_UINT8, 4, (int[]){1, 8, 8, 3}, NULL, 0,
+                 &(tw_quant){1, (float[]){0.01f}, (int64_t[]){0}, 0});
+  out = tw_tensor(g, TFL_UINT8, 4, (int[]){1, 8, 8, 3}, NULL, 0,
+                  &(tw_quant){1, (float[]){0.01f}, (int64_t[]){0}, 0});
+  int32_t w32[27] = {0};
+  w = tw_tensor(g, TFL_INT32, 4, (int[]){1, 3, 3, 3}, w32, sizeof w32,
+                &(tw_quant){1, (float[]){0.01f}, (int64_t[]){0}, 0});
+  tw_op(g, TFL_OP_DEPTHWISE_CONV_2D, 2, (int[]){in, w}, out, &s1);
+  check_refused(g, in, out, "dw-int32", "operator 0 (DEPTHWISE_CONV_2D)", "are int32");
+  /* scales that are each in range but multiply to a requantization
+   * multiplier far past float's range */
+  g = tw_new();
+  in = tw_tensor(g, TFL_UINT8, 4, (int[]){1, 8, 8, 3}, NULL, 0,
+                 &(tw_quant){1, (float[]){1e6f}, (int64_t[]){0}, 0});
+  out = tw_tensor(g, TFL_UINT8, 4, (int[]){1, 8, 8, 5}, NULL, 0,
+                  &(tw_quant){1, (float[]){1e-20f}, (int64_t[]){0}, 0});
+  uint8_t wu[15] = {0};
+  w = tw_tensor(g, TFL_UINT8, 4, (int[]){5, 1, 1, 3}, wu, 15,
+                &(tw_quant){1, (float[]){1e6f}, (int64_t[]){0}, 0});
+  tw_op(g, TFL_OP_CONV_2D, 2, (int[]){in, w}, out, &s1);
+  check_refused(g, in, out, "multiplier-range", "operator 0 (CONV_2D)",
+                "requantization multiplier");
   /* the input is not an image */
   g = tw_new();
   in = tw_tensor(g, TFL_FLOAT32, 2, (int[]){1, 10}, NULL, 0, NULL), out = f32_map(g, 1, 1, 10);
@@ -853,6 +923,7 @@ static Suite *graph_suite(void) {
   const int n = (int)(sizeof kinds / sizeof kinds[0]);
   tcase_add_loop_test(tc, test_conv_shapes, 0, n);
   tcase_add_loop_test(tc, test_dwconv_shapes, 0, n);
+  tcase_add_loop_test(tc, test_wide_depthwise, 0, n);
   tcase_add_loop_test(tc, test_fusions, 0, n);
   tcase_add_loop_test(tc, test_elementwise, 0, n);
   tcase_add_loop_test(tc, test_q8_table_chain, 0, n);

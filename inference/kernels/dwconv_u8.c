@@ -196,7 +196,7 @@ void k_u8_dwconv(const mn_conv_geom *g, const uint8_t *in, const int32_t *w, uin
   interior_cols(g, &xa, &xb);
   const int fast_shape = g->kh == 3 && g->kw == 3 && (C % VW == 0 || g->stride == 1) && xa < xb;
   const int kxk_shape = !(g->kh == 3 && g->kw == 3) && g->kh <= 7 && g->kw <= 7 && C % VW == 0;
-  int32_t acc_buf[4096];
+  int32_t acc_buf[MN_MAX_CHANNELS]; /* at least one pixel of every width */
   const int px_chunk = (int)(sizeof acc_buf / sizeof acc_buf[0]) / C;
   for (int y = y0; y < y1; y++) {
     const int iy = y * g->stride - g->pad_top;

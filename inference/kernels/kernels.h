@@ -13,6 +13,10 @@
 #include <math.h>
 #include <stdint.h>
 
+/* The widest channel count a convolution or depthwise layer takes (the
+ * graph builder refuses more); kernels size their stack buffers by it. */
+#define MN_MAX_CHANNELS 8192
+
 /* ---- instruction-set levels ------------------------------------------- */
 
 typedef enum {

@@ -13,7 +13,6 @@
 
 #include "ops.h"
 
-#define MAX_CHANNELS 8192
 #define MAX_PATCH 8192 /* kh * kw * in_c: the im2col chunk holds at least one patch */
 
 typedef struct {
@@ -334,8 +333,8 @@ int mn_build_conv(mn_builder *b) {
       goto done;
     }
   }
-  if (s->oc < 1 || s->ic < 1 || s->oc > MAX_CHANNELS || s->ic > MAX_CHANNELS) {
-    mn_build_fail(b, "%d input / %d output channels (at most %d)", s->ic, s->oc, MAX_CHANNELS);
+  if (s->oc < 1 || s->ic < 1 || s->oc > MN_MAX_CHANNELS || s->ic > MN_MAX_CHANNELS) {
+    mn_build_fail(b, "%d input / %d output channels (at most %d)", s->ic, s->oc, MN_MAX_CHANNELS);
     goto done;
   }
   if (s->kh * s->kw * s->ic > MAX_PATCH) {
@@ -369,6 +368,7 @@ int mn_build_conv(mn_builder *b) {
   }
   int32_t qmin, qmax;
   if (mn_build_activation(b, op->activation, out, &s->lo, &s->hi, &qmin, &qmax)) goto done;
+  if (q8 && mn_build_check_conv_multipliers(b, in, w, out, s->oc)) goto done;
   s->rq.qmin = qmin, s->rq.qmax = qmax;
   mn_node *n = mn_build_node(b, &mn_op_conv, 1);
   n->state = s;

@@ -7,7 +7,6 @@
 
 #include "ops.h"
 
-#define MAX_CHANNELS 8192
 
 typedef struct {
   int kh, kw, stride, same, c;
@@ -132,8 +131,8 @@ int mn_build_dwconv(mn_builder *b) {
     return mn_build_fail(b, "padding %d is neither SAME nor VALID", op->padding);
   if (kh < 1 || kw < 1 || kh > 11 || kw > 11)
     return mn_build_fail(b, "kernel %dx%d is not supported", kh, kw);
-  if (C < 1 || C > MAX_CHANNELS)
-    return mn_build_fail(b, "%d channels (at most %d)", C, MAX_CHANNELS);
+  if (C < 1 || C > MN_MAX_CHANNELS)
+    return mn_build_fail(b, "%d channels (at most %d)", C, MN_MAX_CHANNELS);
   if (in->rank == 4 && (op->depth_multiplier != 1 || in->shape[3] != C))
     return mn_build_fail(b, "depth multiplier %d (%d input, %d output channels) is not supported",
                          op->depth_multiplier, in->shape[3], C);
@@ -141,6 +140,9 @@ int mn_build_dwconv(mn_builder *b) {
     return mn_build_fail(b, "bias %s is not %d constant %s values",
                          mn_build_tensor_name(b, bias, name, sizeof name), C,
                          q8 ? "int32" : "float32");
+  if (q8 && w->type != TFL_UINT8 && w->type != TFL_INT8)
+    return mn_build_fail(b, "weights %s are %s", mn_build_tensor_name(b, w, name, sizeof name),
+                         tfl_type_name(w->type));
   if (q8 && !w->quantized)
     return mn_build_fail(b, "weights %s have no quantization",
                          mn_build_tensor_name(b, w, name, sizeof name));
@@ -156,6 +158,10 @@ int mn_build_dwconv(mn_builder *b) {
   s->kh = kh, s->kw = kw, s->c = C, s->stride = op->stride_w, s->same = op->padding == TFL_PAD_SAME;
   int32_t qmin, qmax;
   if (mn_build_activation(b, op->activation, out, &s->lo, &s->hi, &qmin, &qmax)) {
+    dw_free(s);
+    return -1;
+  }
+  if (q8 && mn_build_check_conv_multipliers(b, in, w, out, C)) {
     dw_free(s);
     return -1;
   }

@@ -375,8 +375,8 @@ int mn_build_binary(mn_builder *b) {
   const tfl_op *op = &b->tfl->ops[b->op];
   const tfl_tensor *x = mn_build_input(b, 0), *y = mn_build_input(b, 1), *out = mn_build_output(b);
   char name[96], name2[96];
-  if (mn_build_check_activation(b, x, "first input") ||
-      mn_build_check_activation(b, y, "second input") ||
+  if (mn_build_check_operand(b, x, "first input") ||
+      mn_build_check_operand(b, y, "second input") ||
       mn_build_check_activation(b, out, "output"))
     return -1;
   const int q8 = out->type != TFL_FLOAT32;
@@ -425,8 +425,17 @@ int mn_build_binary(mn_builder *b) {
     if (s->kind == EW_MUL) {
       const float p = A->scale * B->scale;
       s->q.scale = p / out->scale;
+      if (mn_build_check_multiplier(b, s->q.scale, "output multiplier")) {
+        binary_free(s);
+        return -1;
+      }
     } else {
       const float ra = A->scale / out->scale, rb = B->scale / out->scale;
+      if (mn_build_check_multiplier(b, (double)A->scale / out->scale, "first input's multiplier") ||
+          mn_build_check_multiplier(b, (double)B->scale / out->scale, "second input's multiplier")) {
+        binary_free(s);
+        return -1;
+      }
       if (add_params(s, ra, s->kind == EW_SUB ? -rb : rb) != 0) {
         s->wide = 1;
         s->da = (double)A->scale / out->scale;

@@ -47,6 +47,17 @@ mn_node *mn_build_node(mn_builder *b, const mn_op_class *cls, int n_in);
 /* Checks that a value is an 8-bit quantized or float32 activation of the
  * model's kind: 0, or -1 with a message naming the tensor and its type. */
 int mn_build_check_activation(mn_builder *b, const tfl_tensor *t, const char *role);
+/* The same for an operand of ADD / SUB / MUL, which may also be a constant. */
+int mn_build_check_operand(mn_builder *b, const tfl_tensor *t, const char *role);
+/* A requantization multiplier the 8-bit kernels apply (input scale x weight
+ * scale / output scale, or a ratio of scales): refused unless finite and
+ * below 256, XNNPACK's bound; past it every input lands on one end of the
+ * range, and the float kernels overflow. */
+int mn_build_check_multiplier(mn_builder *b, double multiplier, const char *what);
+/* The multipliers of a quantized convolution: in * w[c] / out for each of
+ * the channels (one w for per-tensor weights). */
+int mn_build_check_conv_multipliers(mn_builder *b, const tfl_tensor *in, const tfl_tensor *w,
+                                    const tfl_tensor *out, int channels);
 
 /* Fused activation range of an operator whose output is t: float bounds, and
  * the quantized bounds (uint8 domain) as TFLite computes them. -1 when the

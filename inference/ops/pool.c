@@ -179,6 +179,10 @@ int mn_build_pool(mn_builder *b) {
     s->out_zp = mn_q8_zero_point(out);
     s->rescale = in->scale != out->scale || s->in_zp != s->out_zp;
     s->scale = (double)in->scale / (double)out->scale;
+    if (mn_build_check_multiplier(b, s->scale, "requantization multiplier")) {
+      free(s);
+      return -1;
+    }
   }
   mn_node *n = mn_build_node(b, &mn_op_avgpool, 1);
   n->state = s;

@@ -88,6 +88,10 @@ int mn_build_quantize(mn_builder *b) {
   } else {
     s->kind = QZ_TABLE;
     const double r = (double)in->scale / (double)out->scale;
+    if (mn_build_check_multiplier(b, r, "requantization multiplier")) {
+      free(s);
+      return -1;
+    }
     const int32_t zi = mn_q8_zero_point(in), zo = mn_q8_zero_point(out);
     for (int q = 0; q < 256; q++) {
       const double v = (q - zi) * r;
