@@ -488,7 +488,10 @@ static tval *tg_softmax(tgraph *t, const tval *a) {
 /* ---- running the engine --------------------------------------------------------- */
 
 static const char *const isas[] = {"generic", "avx2", "avx512", "avx512vnni"};
-static char temp_dir[] = "/tmp/mn-test-graph-XXXXXX";
+static char temp_dir[4096] = "/tmp/mn-test-graph-XXXXXX";
+/* $MOBILENET_GRAPH_CORPUS=DIR keeps every graph written here in DIR: the
+ * seed corpus of scripts/fuzz-model (every operator, dtype and fusion). */
+static int keep_files;
 
 static char *write_graph(tgraph *t, const tval *out, const char *name) {
   tw_io(t->g, t->v[0].tensor, out->tensor);
@@ -558,7 +561,7 @@ static void check_graph(tgraph *t, const tval *out, const char *name) {
   }
   unsetenv("MOBILENET_ISA");
   for (int s = 0; s < MAX_SIZES; s++) free(first_q[s]);
-  unlink(path);
+  if (!keep_files) unlink(path);
   free(path);
 }
 
@@ -745,7 +748,7 @@ static void check_refused(tw_graph *g, int in, int out, const char *name, const 
   free(file);
   mn_model *m = NULL;
   mn_status st = mn_model_load(path, &m, err);
-  unlink(path);
+  if (!keep_files) unlink(path);
   ck_assert_msg(st != MN_OK && m == NULL, "%s: loaded", name);
   ck_assert_msg(strstr(err, path) != NULL, "%s: message does not name the file: %s", name, err);
   ck_assert_msg(strstr(err, must1) != NULL, "%s: message lacks \"%s\": %s", name, must1, err);
@@ -937,7 +940,11 @@ static Suite *graph_suite(void) {
 }
 
 int main(void) {
-  if (!mkdtemp(temp_dir)) {
+  const char *corpus = getenv("MOBILENET_GRAPH_CORPUS");
+  if (corpus && *corpus) {
+    keep_files = 1;
+    snprintf(temp_dir, sizeof temp_dir, "%s", corpus);
+  } else if (!mkdtemp(temp_dir)) {
     perror(temp_dir);
     return 1;
   }
@@ -945,6 +952,6 @@ int main(void) {
   srunner_run_all(sr, CK_NORMAL);
   const int failed = srunner_ntests_failed(sr);
   srunner_free(sr);
-  rmdir(temp_dir);
+  if (!keep_files) rmdir(temp_dir);
   return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
