@@ -175,6 +175,31 @@ int mn_conv_out_size(int in, int k, int stride, int same, int *pad_before) {
   return in < k ? 0 : (in - k) / stride + 1;
 }
 
+int mn_window_infer(const mn_dims *in, int in_c, int kh, int kw, int stride, int same, int out_c,
+                    mn_dims *out, char *err, size_t size) {
+  if (in->c != in_c) {
+    snprintf(err, size, "input has %d channels, the weights %d", in->c, in_c);
+    return -1;
+  }
+  int pad;
+  const int oh = mn_conv_out_size(in->h, kh, stride, same, &pad);
+  const int ow = mn_conv_out_size(in->w, kw, stride, same, &pad);
+  if (oh < 1 || ow < 1) {
+    snprintf(err, size, "a %dx%d input is smaller than the %dx%d kernel", in->h, in->w, kh, kw);
+    return -1;
+  }
+  *out = (mn_dims){1, oh, ow, out_c};
+  return 0;
+}
+
+mn_conv_geom mn_window_geometry(const mn_dims *in, const mn_dims *out, int kh, int kw, int stride,
+                                int same) {
+  mn_conv_geom g = {in->h, in->w, in->c, out->h, out->w, out->c, kh, kw, stride, 0, 0};
+  mn_conv_out_size(in->h, kh, stride, same, &g.pad_top);
+  mn_conv_out_size(in->w, kw, stride, same, &g.pad_left);
+  return g;
+}
+
 /* ---- the graph ------------------------------------------------------------- */
 
 static int build_op(mn_builder *b) {

@@ -66,27 +66,12 @@ static int conv_infer(const mn_model *m, const mn_node *n, mn_dims *dims, char *
     dims[n->out] = (mn_dims){1, 1, 1, s->oc};
     return 0;
   }
-  if (in->c != s->ic) {
-    snprintf(err, size, "input has %d channels, the weights %d", in->c, s->ic);
-    return -1;
-  }
-  int pad;
-  const int oh = mn_conv_out_size(in->h, s->kh, s->stride, s->same, &pad);
-  const int ow = mn_conv_out_size(in->w, s->kw, s->stride, s->same, &pad);
-  if (oh < 1 || ow < 1) {
-    snprintf(err, size, "a %dx%d input is smaller than the %dx%d kernel", in->h, in->w, s->kh,
-             s->kw);
-    return -1;
-  }
-  dims[n->out] = (mn_dims){1, oh, ow, s->oc};
-  return 0;
+  return mn_window_infer(in, s->ic, s->kh, s->kw, s->stride, s->same, s->oc, &dims[n->out], err,
+                         size);
 }
 
 static mn_conv_geom geometry(const conv_state *s, const mn_dims *in, const mn_dims *out) {
-  mn_conv_geom g = {in->h, in->w, in->c, out->h, out->w, out->c, s->kh, s->kw, s->stride, 0, 0};
-  mn_conv_out_size(in->h, s->kh, s->stride, s->same, &g.pad_top);
-  mn_conv_out_size(in->w, s->kw, s->stride, s->same, &g.pad_left);
-  return g;
+  return mn_window_geometry(in, out, s->kh, s->kw, s->stride, s->same);
 }
 
 static int pointwise(const conv_state *s) { return s->fc || (s->kh == 1 && s->kw == 1 && s->stride == 1); }

@@ -78,6 +78,15 @@ static inline uint8_t mn_q8_byte(const tfl_tensor *t, size_t i) {
  * after), VALID none. Returns the output size (0 when the input is too small). */
 int mn_conv_out_size(int in, int k, int stride, int same, int *pad_before);
 
+/* A sliding window (convolution, depthwise) of kh x kw at stride over an
+ * input of in_c channels: its output dims (out_c channels) into *out, 0; or
+ * -1 with the reason in err when the channels or the size do not fit. */
+int mn_window_infer(const mn_dims *in, int in_c, int kh, int kw, int stride, int same, int out_c,
+                    mn_dims *out, char *err, size_t size);
+/* The kernels' geometry of such a window between in and out dims. */
+mn_conv_geom mn_window_geometry(const mn_dims *in, const mn_dims *out, int kh, int kw, int stride,
+                                int same);
+
 /* Thread ith's share [a, b) of n items. */
 static inline void mn_split(int n, int ith, int nth, int *a, int *b) {
   *a = (int)((long long)n * ith / nth);
