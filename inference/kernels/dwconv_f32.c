@@ -1,14 +1,16 @@
 /* dwconv_f32.c: float32 depthwise convolution: 3x3 interior paths, KxK (5x5), borders. */
 #include "simd.h"
 
-DEFINE_DW3X3_TAPS(f32_dw3x3_taps, float, float)
+DEFINE_DW_TAPS(f32_dw_taps, float, float)
 
-static void f32_dw3x3_edge(const mn_conv_geom *g, const float *in, const float *w, int L, int x,
-                           int y, float *restrict o, float lo, float hi) {
+/* One output pixel at the borders, any window up to 7x7, all channels: the
+ * taps inside the input gathered first, then channel vectors. */
+static void f32_dw_edge(const mn_conv_geom *g, const float *in, const float *w, int L, int x,
+                        int y, float *restrict o, float lo, float hi) {
   const int C = g->in_c;
-  const float *p[9], *wt[9];
-  const int n = f32_dw3x3_taps(g, in, w, L, x, y, p, wt);
-  const float *bias = w + (size_t)9 * L;
+  const float *p[DW_MAX_TAPS], *wt[DW_MAX_TAPS];
+  const int n = f32_dw_taps(g, in, w, L, x, y, p, wt);
+  const float *bias = w + (size_t)g->kh * g->kw * L;
   const vf vlo = (vf){0} + lo, vhi = (vf){0} + hi;
   int c = 0;
   for (; c + VW <= C; c += VW) {
@@ -146,38 +148,6 @@ static void f32_dwkxk_interior_cvec(const float *const *rows, int kh, int kw, in
   }
 }
 
-/* One output pixel at the borders, all channels: the taps inside the input
- * gathered first, then channel vectors (as f32_dw3x3_edge). */
-static void f32_dwkxk_pixel(const mn_conv_geom *g, const float *in, const float *w, int L, int x,
-                            int y, float *restrict o, float lo, float hi) {
-  const int C = g->in_c;
-  const float *p[49], *wt[49];
-  int n = 0;
-  for (int ky = 0; ky < g->kh; ky++) {
-    const int iy = y * g->stride - g->pad_top + ky;
-    if (iy < 0 || iy >= g->in_h) continue;
-    for (int kx = 0; kx < g->kw; kx++) {
-      const int ix = x * g->stride - g->pad_left + kx;
-      if (ix < 0 || ix >= g->in_w) continue;
-      p[n] = in + ((size_t)iy * g->in_w + ix) * C;
-      wt[n++] = w + (size_t)(ky * g->kw + kx) * L;
-    }
-  }
-  const float *bias = w + (size_t)g->kh * g->kw * L;
-  const vf vlo = (vf){0} + lo, vhi = (vf){0} + hi;
-  int c = 0;
-  for (; c + VW <= C; c += VW) {
-    vf acc = *(const vf_u *)(bias + c);
-    for (int t = 0; t < n; t++) acc += *(const vf_u *)(p[t] + c) * *(const vf_u *)(wt[t] + c);
-    *(vf_u *)(o + c) = clamp_vf(acc, vlo, vhi);
-  }
-  for (; c < C; c++) {
-    float acc = bias[c];
-    for (int t = 0; t < n; t++) acc += p[t][c] * wt[t][c];
-    o[c] = acc < lo ? lo : acc > hi ? hi : acc;
-  }
-}
-
 void k_f32_dwconv(const mn_conv_geom *g, const float *in, const float *w, float *out,
                        float lo, float hi, int y0, int y1) {
   const int C = g->in_c, L = mn_dw_period(C);
@@ -200,14 +170,14 @@ void k_f32_dwconv(const mn_conv_geom *g, const float *in, const float *w, float 
       for (int ky = ky0; ky < ky1; ky++)
         rows[ky - ky0] = in + (size_t)(iy + ky) * in_row - (ptrdiff_t)g->pad_left * C;
       const int xs = xa < xb ? xa : g->out_w, xe = xa < xb ? xb : g->out_w;
-      for (int x = 0; x < xs; x++) f32_dwkxk_pixel(g, in, w, L, x, y, o + (size_t)x * C, lo, hi);
+      for (int x = 0; x < xs; x++) f32_dw_edge(g, in, w, L, x, y, o + (size_t)x * C, lo, hi);
       if (ky1 > ky0 && xs < xe)
         f32_dwkxk_interior_cvec(rows, ky1 - ky0, g->kw, C, L, g->stride, xs, xe,
                                 w + (size_t)ky0 * g->kw * L, bias, o, lo, hi);
       else
-        for (int x = xs; x < xe; x++) f32_dwkxk_pixel(g, in, w, L, x, y, o + (size_t)x * C, lo, hi);
+        for (int x = xs; x < xe; x++) f32_dw_edge(g, in, w, L, x, y, o + (size_t)x * C, lo, hi);
       for (int x = xe; x < g->out_w; x++)
-        f32_dwkxk_pixel(g, in, w, L, x, y, o + (size_t)x * C, lo, hi);
+        f32_dw_edge(g, in, w, L, x, y, o + (size_t)x * C, lo, hi);
       continue;
     }
     if (fast_shape && iy >= 0 && iy + 2 < g->in_h) {
@@ -216,13 +186,13 @@ void k_f32_dwconv(const mn_conv_geom *g, const float *in, const float *w, float 
        * row are ever added to them. */
       const float *r0 = in + (size_t)iy * in_row - (ptrdiff_t)g->pad_left * C;
       const float *r1 = r0 + in_row, *r2 = r1 + in_row;
-      for (int x = 0; x < xa; x++) f32_dw3x3_edge(g, in, w, L, x, y, o + (size_t)x * C, lo, hi);
+      for (int x = 0; x < xa; x++) f32_dw_edge(g, in, w, L, x, y, o + (size_t)x * C, lo, hi);
       if (C % VW == 0)
         f32_dw3x3_interior_cvec(r0, r1, r2, C, L, g->stride, xa, xb, w, o, lo, hi);
       else
         f32_dw3x3_interior_flat(r0, r1, r2, C, L, xa, xb, w, o, lo, hi);
       for (int x = xb; x < g->out_w; x++)
-        f32_dw3x3_edge(g, in, w, L, x, y, o + (size_t)x * C, lo, hi);
+        f32_dw_edge(g, in, w, L, x, y, o + (size_t)x * C, lo, hi);
       continue;
     }
     periodic_fill_f32(o, row_len, bias, L);

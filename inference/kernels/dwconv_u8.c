@@ -1,7 +1,7 @@
 /* dwconv_u8.c: 8-bit depthwise convolution: int32 accumulators per row, then k_requantize_row. */
 #include "simd.h"
 
-DEFINE_DW3X3_TAPS(u8_dw3x3_taps, uint8_t, int32_t)
+DEFINE_DW_TAPS(u8_dw_taps, uint8_t, int32_t)
 
 /* ---- uint8 depthwise KxK: as the float one, int32 accumulators per row ----
  * A row is done in chunks of whole pixels that fit the accumulator buffer;
@@ -9,14 +9,15 @@ DEFINE_DW3X3_TAPS(u8_dw3x3_taps, uint8_t, int32_t)
  * other shapes take every bounds check. Padding holds the input zero point,
  * so skipped taps contribute (zp - zp) = 0. */
 
-/* The int32 accumulators of a border pixel (see f32_dw3x3_edge). */
-static void u8_dw3x3_edge_acc(const mn_conv_geom *g, const uint8_t *in, const int32_t *w, int L,
-                              int32_t zp, int x, int y, int32_t *restrict acc) {
+/* The int32 accumulators of a border pixel, any window up to 7x7 (see
+ * f32_dw_edge). */
+static void u8_dw_edge_acc(const mn_conv_geom *g, const uint8_t *in, const int32_t *w, int L,
+                           int32_t zp, int x, int y, int32_t *restrict acc) {
   const int C = g->in_c;
-  const uint8_t *p[9];
-  const int32_t *wt[9];
-  const int n = u8_dw3x3_taps(g, in, w, L, x, y, p, wt);
-  const int32_t *bias = w + (size_t)9 * L;
+  const uint8_t *p[DW_MAX_TAPS];
+  const int32_t *wt[DW_MAX_TAPS];
+  const int n = u8_dw_taps(g, in, w, L, x, y, p, wt);
+  const int32_t *bias = w + (size_t)g->kh * g->kw * L;
   int c = 0;
   for (; c + VW <= C; c += VW) {
     vi a = *(const vi_u *)(bias + c);
@@ -154,38 +155,6 @@ static void u8_dwkxk_acc_cvec(const uint8_t *const *rows, int kh, int kw, int C,
   }
 }
 
-/* The int32 sums of one pixel at the borders: the taps inside the input,
- * then channel vectors. */
-static void u8_dwkxk_pixel_acc(const mn_conv_geom *g, const uint8_t *in, const int32_t *w, int L,
-                               int32_t zp, int x, int y, int32_t *restrict acc) {
-  const int C = g->in_c;
-  const uint8_t *p[49];
-  const int32_t *wt[49];
-  int n = 0;
-  for (int ky = 0; ky < g->kh; ky++) {
-    const int iy = y * g->stride - g->pad_top + ky;
-    if (iy < 0 || iy >= g->in_h) continue;
-    for (int kx = 0; kx < g->kw; kx++) {
-      const int ix = x * g->stride - g->pad_left + kx;
-      if (ix < 0 || ix >= g->in_w) continue;
-      p[n] = in + ((size_t)iy * g->in_w + ix) * C;
-      wt[n++] = w + (size_t)(ky * g->kw + kx) * L;
-    }
-  }
-  const int32_t *bias = w + (size_t)g->kh * g->kw * L;
-  int c = 0;
-  for (; c + VW <= C; c += VW) {
-    vi a = *(const vi_u *)(bias + c);
-    for (int t = 0; t < n; t++) a += (load_u8_i32(p[t] + c) - zp) * *(const vi_u *)(wt[t] + c);
-    *(vi_u *)(acc + c) = a;
-  }
-  for (; c < C; c++) {
-    int32_t a = bias[c];
-    for (int t = 0; t < n; t++) a += ((int32_t)p[t][c] - zp) * wt[t][c];
-    acc[c] = a;
-  }
-}
-
 void k_u8_dwconv(const mn_conv_geom *g, const uint8_t *in, const int32_t *w, uint8_t *out,
                       const mn_requant *rq, int y0, int y1) {
   const int C = g->in_c, L = mn_dw_period(C);
@@ -217,7 +186,7 @@ void k_u8_dwconv(const mn_conv_geom *g, const uint8_t *in, const int32_t *w, uin
         if (xa >= xb || ky1 <= ky0 || xs >= xe) xs = xe = x1; /* no interior */
         for (int x = x0; x < x1; x++)
           if (x < xs || x >= xe)
-            u8_dwkxk_pixel_acc(g, in, w, L, zp, x, y, acc + (size_t)(x - x0) * C);
+            u8_dw_edge_acc(g, in, w, L, zp, x, y, acc + (size_t)(x - x0) * C);
         if (xs < xe)
           u8_dwkxk_acc_cvec(rows, ky1 - ky0, g->kw, C, L, g->stride, xs, xe,
                             w + (size_t)ky0 * g->kw * L, bias, zp, acc + (size_t)(xs - x0) * C);
@@ -228,7 +197,7 @@ void k_u8_dwconv(const mn_conv_geom *g, const uint8_t *in, const int32_t *w, uin
         const int xs = xa > x0 ? xa : x0, xe = xb < x1 ? xb : x1;
         for (int x = x0; x < x1; x++)
           if (x < xs || x >= xe)
-            u8_dw3x3_edge_acc(g, in, w, L, zp, x, y, acc + (size_t)(x - x0) * C);
+            u8_dw_edge_acc(g, in, w, L, zp, x, y, acc + (size_t)(x - x0) * C);
         if (xs < xe) {
           if (C % VW == 0)
             u8_dw3x3_acc_cvec(r0, r1, r2, C, L, g->stride, xs, xe, w, zp,

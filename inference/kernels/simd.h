@@ -218,21 +218,23 @@ static inline vf clamp_vf(vf v, vf lo, vf hi) {
 }
 
 /* One output pixel with every bounds check (borders of the row). */
-/* The taps of 3x3 output pixel (x, y) that fall inside the input, for a row
- * whose three input rows exist (the left and right border pixels): their
- * input and weight pointers, compacted so the channel loops have no branch.
- * Skipped taps are the zero padding. Returns the count. */
-#define DEFINE_DW3X3_TAPS(NAME, T, WT)                                                          \
+/* The taps of output pixel (x, y) of a kh x kw depthwise window (at most
+ * DW_MAX_TAPS) that fall inside the input (the border pixels): their input
+ * and weight pointers, compacted so the channel loops have no branch.
+ * Skipped taps are the padding. Returns the count. */
+#define DW_MAX_TAPS 49 /* 7x7: the largest window with fast paths */
+#define DEFINE_DW_TAPS(NAME, T, WT)                                                             \
   static int NAME(const mn_conv_geom *g, const T *in, const WT *w, int L, int x, int y,        \
-                  const T *p[9], const WT *wt[9]) {                                             \
+                  const T *p[DW_MAX_TAPS], const WT *wt[DW_MAX_TAPS]) {                         \
     int n = 0;                                                                                  \
-    for (int ky = 0; ky < 3; ky++) {                                                            \
+    for (int ky = 0; ky < g->kh; ky++) {                                                        \
       const int iy = y * g->stride - g->pad_top + ky;                                           \
-      for (int kx = 0; kx < 3; kx++) {                                                          \
+      if (iy < 0 || iy >= g->in_h) continue;                                                    \
+      for (int kx = 0; kx < g->kw; kx++) {                                                      \
         const int ix = x * g->stride - g->pad_left + kx;                                        \
         if (ix < 0 || ix >= g->in_w) continue;                                                  \
         p[n] = in + ((size_t)iy * g->in_w + ix) * g->in_c;                                      \
-        wt[n++] = w + (size_t)(ky * 3 + kx) * L;                                                \
+        wt[n++] = w + (size_t)(ky * g->kw + kx) * L;                                            \
       }                                                                                         \
     }                                                                                           \
     return n;                                                                                   \
