@@ -118,13 +118,48 @@ int mn_build_check_multiplier(mn_builder *b, double multiplier, const char *what
                        what, multiplier);
 }
 
-int mn_build_check_conv_multipliers(mn_builder *b, const tfl_tensor *in, const tfl_tensor *w,
-                                    const tfl_tensor *out, int channels) {
+int mn_build_check_conv_params(mn_builder *b, const tfl_tensor *in, const tfl_tensor *w,
+                               const tfl_tensor *bias, const tfl_tensor *out, int channels,
+                               int channel_dim) {
+  char name[96];
+  const int q8 = in->type != TFL_FLOAT32;
+  if (bias && (!bias->data || bias->elements != channels ||
+               bias->type != (q8 ? TFL_INT32 : TFL_FLOAT32)))
+    return mn_build_fail(b, "bias %s is not %d constant %s values",
+                         mn_build_tensor_name(b, bias, name, sizeof name), channels,
+                         q8 ? "int32" : "float32");
+  if (!q8) return 0;
+  if (w->type != TFL_UINT8 && w->type != TFL_INT8)
+    return mn_build_fail(b, "weights %s are %s", mn_build_tensor_name(b, w, name, sizeof name),
+                         tfl_type_name(w->type));
+  if (!w->quantized)
+    return mn_build_fail(b, "weights %s have no quantization",
+                         mn_build_tensor_name(b, w, name, sizeof name));
+  if (w->n_scales > 1 && (w->n_scales != channels || w->quantized_dim != channel_dim))
+    return mn_build_fail(b, "weights %s have %d scales along dimension %d for %d channels",
+                         mn_build_tensor_name(b, w, name, sizeof name), w->n_scales,
+                         w->quantized_dim, channels);
+  if (w->type == TFL_INT8 && w->zero_point != 0)
+    return mn_build_fail(b, "int8 weights %s have zero point %d (must be 0)",
+                         mn_build_tensor_name(b, w, name, sizeof name), w->zero_point);
+  if (bias && bias->n_scales > 1 && bias->n_scales != channels)
+    return mn_build_fail(b, "bias %s has %d scales for %d channels",
+                         mn_build_tensor_name(b, bias, name, sizeof name), bias->n_scales,
+                         channels);
   for (int c = 0; c < channels; c++) {
     const double ws = w->n_scales > 1 ? w->scales[c] : w->scale;
     if (mn_build_check_multiplier(b, (double)in->scale * ws / out->scale,
                                   "requantization multiplier"))
       return -1;
+    /* The kernels add the int32 bias as if its scale were input x weight
+     * scale, as TFLite does, which refuses a file where it is not (within
+     * 1e-6, TFLite's tolerance): any other scale would give a wrong answer. */
+    if (!bias) continue;
+    const double bs = bias->n_scales > 1 ? bias->scales[c] : bias->scale;
+    const double want = (double)in->scale * ws;
+    if (!(fabs(bs - want) <= 1e-6 * fmin(bs, want)))
+      return mn_build_fail(b, "bias %s has scale %g for channel %d, not input x weight scale %g",
+                           mn_build_tensor_name(b, bias, name, sizeof name), bs, c, want);
   }
   return 0;
 }

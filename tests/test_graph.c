@@ -894,6 +894,36 @@ START_TEST(test_refused_graphs) {
   tw_op(g, TFL_OP_CONV_2D, 2, (int[]){in, w}, out, &s1);
   check_refused(g, in, out, "multiplier-range", "operator 0 (CONV_2D)",
                 "requantization multiplier");
+  /* a bias whose scale is not input x weight scale: the kernels would add it
+   * at the wrong scale (TFLite refuses such a file too) */
+  g = tw_new();
+  in = tw_tensor(g, TFL_UINT8, 4, (int[]){1, 8, 8, 3}, NULL, 0,
+                 &(tw_quant){1, (float[]){0.02f}, (int64_t[]){128}, 0});
+  out = tw_tensor(g, TFL_UINT8, 4, (int[]){1, 8, 8, 5}, NULL, 0,
+                  &(tw_quant){1, (float[]){0.05f}, (int64_t[]){0}, 0});
+  w = tw_tensor(g, TFL_UINT8, 4, (int[]){5, 1, 1, 3}, wu, 15,
+                &(tw_quant){1, (float[]){0.5f}, (int64_t[]){128}, 0});
+  int32_t b5[5] = {0};
+  bias = tw_tensor(g, TFL_INT32, 1, (int[]){5}, b5, sizeof b5,
+                   &(tw_quant){1, (float[]){0.02f}, (int64_t[]){0}, 0});
+  tw_op(g, TFL_OP_CONV_2D, 3, (int[]){in, w, bias}, out, &s1);
+  check_refused(g, in, out, "bias-scale", "operator 0 (CONV_2D)",
+                "has scale 0.02 for channel 0, not input x weight scale 0.01");
+  /* the same per channel, on the second channel of an int8 depthwise layer */
+  g = tw_new();
+  in = tw_tensor(g, TFL_INT8, 4, (int[]){1, 8, 8, 3}, NULL, 0,
+                 &(tw_quant){1, (float[]){0.5f}, (int64_t[]){0}, 0});
+  out = tw_tensor(g, TFL_INT8, 4, (int[]){1, 8, 8, 3}, NULL, 0,
+                  &(tw_quant){1, (float[]){0.5f}, (int64_t[]){0}, 0});
+  int8_t w27[27] = {0};
+  w = tw_tensor(g, TFL_INT8, 4, (int[]){1, 3, 3, 3}, w27, sizeof w27,
+                &(tw_quant){3, (float[]){0.25f, 0.5f, 1.0f}, (int64_t[]){0, 0, 0}, 3});
+  int32_t b3[3] = {0};
+  bias = tw_tensor(g, TFL_INT32, 1, (int[]){3}, b3, sizeof b3,
+                   &(tw_quant){3, (float[]){0.125f, 0.125f, 0.5f}, (int64_t[]){0, 0, 0}, 0});
+  tw_op(g, TFL_OP_DEPTHWISE_CONV_2D, 3, (int[]){in, w, bias}, out, &s1);
+  check_refused(g, in, out, "bias-scale-channel", "operator 0 (DEPTHWISE_CONV_2D)",
+                "has scale 0.125 for channel 1, not input x weight scale 0.25");
   /* the input is not an image */
   g = tw_new();
   in = tw_tensor(g, TFL_FLOAT32, 2, (int[]){1, 10}, NULL, 0, NULL), out = f32_map(g, 1, 1, 10);

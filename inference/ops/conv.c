@@ -269,9 +269,6 @@ int mn_build_conv(mn_builder *b) {
   if ((out->type != TFL_FLOAT32) != q8 || (w->type != TFL_FLOAT32) != q8)
     return mn_build_fail(b, "mixes float32 and quantized tensors (input %s, weights %s, output %s)",
                          tfl_type_name(in->type), tfl_type_name(w->type), tfl_type_name(out->type));
-  if (q8 && w->type != TFL_UINT8 && w->type != TFL_INT8)
-    return mn_build_fail(b, "weights %s are %s", mn_build_tensor_name(b, w, name, sizeof name),
-                         tfl_type_name(w->type));
   conv_state *s = calloc(1, sizeof *s);
   if (!s) return mn_build_fail(b, "out of memory");
   int rc = -1;
@@ -326,34 +323,9 @@ int mn_build_conv(mn_builder *b) {
     mn_build_fail(b, "%dx%d kernel over %d channels is too large", s->kh, s->kw, s->ic);
     goto done;
   }
-  if (bias) {
-    if (!bias->data || bias->elements != s->oc ||
-        bias->type != (q8 ? TFL_INT32 : TFL_FLOAT32)) {
-      mn_build_fail(b, "bias %s is not %d constant %s values",
-                    mn_build_tensor_name(b, bias, name, sizeof name), s->oc,
-                    q8 ? "int32" : "float32");
-      goto done;
-    }
-  }
-  if (q8 && !w->quantized) {
-    mn_build_fail(b, "weights %s have no quantization",
-                  mn_build_tensor_name(b, w, name, sizeof name));
-    goto done;
-  }
-  if (q8 && w->n_scales > 1 && (w->n_scales != s->oc || w->quantized_dim != 0)) {
-    mn_build_fail(b, "weights %s have %d scales along dimension %d for %d output channels",
-                  mn_build_tensor_name(b, w, name, sizeof name), w->n_scales, w->quantized_dim,
-                  s->oc);
-    goto done;
-  }
-  if (q8 && w->type == TFL_INT8 && w->zero_point != 0) {
-    mn_build_fail(b, "int8 weights %s have zero point %d (must be 0)",
-                  mn_build_tensor_name(b, w, name, sizeof name), w->zero_point);
-    goto done;
-  }
+  if (mn_build_check_conv_params(b, in, w, bias, out, s->oc, 0)) goto done;
   int32_t qmin, qmax;
   if (mn_build_activation(b, op->activation, out, &s->lo, &s->hi, &qmin, &qmax)) goto done;
-  if (q8 && mn_build_check_conv_multipliers(b, in, w, out, s->oc)) goto done;
   s->rq.qmin = qmin, s->rq.qmax = qmax;
   mn_node *n = mn_build_node(b, &mn_op_conv, 1);
   n->state = s;

@@ -121,32 +121,12 @@ int mn_build_dwconv(mn_builder *b) {
   if (in->rank == 4 && (op->depth_multiplier != 1 || in->shape[3] != C))
     return mn_build_fail(b, "depth multiplier %d (%d input, %d output channels) is not supported",
                          op->depth_multiplier, in->shape[3], C);
-  if (bias && (!bias->data || bias->elements != C || bias->type != (q8 ? TFL_INT32 : TFL_FLOAT32)))
-    return mn_build_fail(b, "bias %s is not %d constant %s values",
-                         mn_build_tensor_name(b, bias, name, sizeof name), C,
-                         q8 ? "int32" : "float32");
-  if (q8 && w->type != TFL_UINT8 && w->type != TFL_INT8)
-    return mn_build_fail(b, "weights %s are %s", mn_build_tensor_name(b, w, name, sizeof name),
-                         tfl_type_name(w->type));
-  if (q8 && !w->quantized)
-    return mn_build_fail(b, "weights %s have no quantization",
-                         mn_build_tensor_name(b, w, name, sizeof name));
-  if (q8 && w->n_scales > 1 && (w->n_scales != C || w->quantized_dim != 3))
-    return mn_build_fail(b, "weights %s have %d scales along dimension %d for %d channels",
-                         mn_build_tensor_name(b, w, name, sizeof name), w->n_scales,
-                         w->quantized_dim, C);
-  if (q8 && w->type == TFL_INT8 && w->zero_point != 0)
-    return mn_build_fail(b, "int8 weights %s have zero point %d (must be 0)",
-                         mn_build_tensor_name(b, w, name, sizeof name), w->zero_point);
+  if (mn_build_check_conv_params(b, in, w, bias, out, C, 3)) return -1;
   dw_state *s = calloc(1, sizeof *s);
   if (!s) return mn_build_fail(b, "out of memory");
   s->kh = kh, s->kw = kw, s->c = C, s->stride = op->stride_w, s->same = op->padding == TFL_PAD_SAME;
   int32_t qmin, qmax;
   if (mn_build_activation(b, op->activation, out, &s->lo, &s->hi, &qmin, &qmax)) {
-    dw_free(s);
-    return -1;
-  }
-  if (q8 && mn_build_check_conv_multipliers(b, in, w, out, C)) {
     dw_free(s);
     return -1;
   }

@@ -54,10 +54,16 @@ int mn_build_check_operand(mn_builder *b, const tfl_tensor *t, const char *role)
  * below 256, XNNPACK's bound; past it every input lands on one end of the
  * range, and the float kernels overflow. */
 int mn_build_check_multiplier(mn_builder *b, double multiplier, const char *what);
-/* The multipliers of a quantized convolution: in * w[c] / out for each of
- * the channels (one w for per-tensor weights). */
-int mn_build_check_conv_multipliers(mn_builder *b, const tfl_tensor *in, const tfl_tensor *w,
-                                    const tfl_tensor *out, int channels);
+/* The parameters of a convolution, depthwise convolution or fully connected
+ * layer the kernels trust: the bias (constant, one value per channel, int32
+ * for 8-bit layers, float32 otherwise) and, for 8-bit layers, the weights'
+ * type and quantization (per tensor, or one scale per channel along
+ * channel_dim; int8 weights with zero point 0), each channel's
+ * requantization multiplier (in * w[c] / out) and the bias scale, which must
+ * be in * w[c]. */
+int mn_build_check_conv_params(mn_builder *b, const tfl_tensor *in, const tfl_tensor *w,
+                               const tfl_tensor *bias, const tfl_tensor *out, int channels,
+                               int channel_dim);
 
 /* Fused activation range of an operator whose output is t: float bounds, and
  * the quantized bounds (uint8 domain) as TFLite computes them. -1 when the
