@@ -151,6 +151,26 @@ static int check_size(const char *name, long long w, long long h, char *err)
   return 0;
 }
 
+/* The most pixels a compressed file can describe per byte of it, with room
+ * to spare: deflate (PNG) expands at most 1032:1 and a 1-bit PNG holds 8
+ * pixels a byte (8256); LZW (GIF) about 1400; a Huffman-coded JPEG needs a
+ * bit per 8x8 block (512), an arithmetic-coded one a little less. A GIF's
+ * declared screen is where a file lies most cheaply: its frames may cover a
+ * single pixel and the decoder fills the rest, 400 MB for a 35-byte file. */
+#define IMAGE_MAX_PIXELS_PER_BYTE 16384ull
+
+/* Refuses a compressed image whose declared size its file cannot describe,
+ * before anything is allocated. */
+static int check_plausible(const char *name, const char *what, long long w, long long h,
+                           size_t size, char *err)
+{
+  if ((unsigned long long)w * (unsigned long long)h <= (unsigned long long)size * IMAGE_MAX_PIXELS_PER_BYTE)
+    return 0;
+  set_error(err, name, "%s declares %lldx%lld pixels, more than its %zu bytes can describe",
+            what, w, h, size);
+  return -1;
+}
+
 static image_format detect_format(const uint8_t *d, size_t n)
 {
   static const uint8_t png_sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
@@ -256,7 +276,8 @@ static int load_jpeg(const uint8_t *data, size_t size, const char *name, image_r
               jpeg_reaches_eoi(data, size) ? "corrupt" : "truncated");
     goto done;
   }
-  if (check_size(name, w, h, err) != 0) goto done;
+  if (check_size(name, w, h, err) != 0 || check_plausible(name, "JPEG", w, h, size, err) != 0)
+    goto done;
 
   int cmyk = colorspace == TJCS_CMYK || colorspace == TJCS_YCCK;
   size_t npixels = (size_t)w * (size_t)h;
@@ -571,6 +592,8 @@ static int load_stb(const uint8_t *data, size_t size, const char *name, image_fo
     /* stb_image 2.27's info gives a top-down BMP's height negative. */
     if (fmt == FMT_BMP && h < 0 && h != INT_MIN) h = -h;
     if (check_size(name, w, h, err) != 0) goto done;
+    if ((fmt == FMT_PNG || fmt == FMT_GIF) && check_plausible(name, what, w, h, size, err) != 0)
+      goto done;
   }
   size_t npixels = (size_t)w * (size_t)h;
   char chunk[5];

@@ -1194,6 +1194,39 @@ START_TEST(oversized_refused_from_header)
 }
 END_TEST
 
+/* Sizes within the limits that the file is far too small to describe: a
+ * 1x1 frame on a 16384x6103 GIF screen (about 40 bytes that stb_image would
+ * make 400 MB of), a 9000x9000 PNG and JPEG of a few hundred bytes. */
+START_TEST(implausible_sizes_refused)
+{
+  const uint8_t pal[12] = {0};
+  const uint8_t idx[1] = {0};
+  buffer b = gif_build(1, 1, pal, idx);
+  b.data[6] = 16384 & 255;
+  b.data[7] = 16384 >> 8;
+  b.data[8] = 6103 & 255;
+  b.data[9] = 6103 >> 8;
+  char want[128];
+  snprintf(want, sizeof want, "GIF declares 16384x6103 pixels, more than its %zu bytes", b.size);
+  expect_refused("screen.gif", b.data, b.size, want);
+  free(b.data);
+
+  b = png_build(9000, 9000, 8, 2, NULL, 0, NULL, 0, NULL, 0);
+  expect_refused("tiny.png", b.data, b.size, "PNG declares 9000x9000 pixels");
+  free(b.data);
+
+  uint8_t *src = make_rgb(16, 16);
+  unsigned long size;
+  uint8_t *jpeg = tj_compress(src, 16, 16, TJPF_RGB, TJSAMP_420, 0, &size);
+  size_t sof = find_sof(jpeg, size);
+  jpeg[sof + 5] = jpeg[sof + 7] = 9000 >> 8;
+  jpeg[sof + 6] = jpeg[sof + 8] = 9000 & 255;
+  expect_refused("tiny.jpg", jpeg, size, "JPEG declares 9000x9000 pixels");
+  free(jpeg);
+  free(src);
+}
+END_TEST
+
 START_TEST(write_ppm_errors)
 {
   uint8_t px[3] = {1, 2, 3};
@@ -1421,6 +1454,7 @@ int main(void)
   tcase_add_test(tc, bmp_exact);
   tcase_add_test(tc, ppm_exact);
   tcase_add_test(tc, gif_exact);
+  tcase_add_test(tc, implausible_sizes_refused);
   suite_add_tcase(s, tc);
 
   tc = tcase_create("bad input");
