@@ -207,6 +207,30 @@ def tests(classify, bench, tmp):
     check("missing models folder: says how to fetch", r.returncode == 2 and "fetch-models" in r.stderr,
           r.stderr)
 
+    # --- a models folder with corrupt copies: the "no model" error names each and its cause
+    corrupt_dir = os.path.join(tmp, "corrupt-models")
+    os.makedirs(corrupt_dir)
+    with open(os.path.join(MODELS, "mobilenet_v1_0.25_224.tflite"), "rb") as f:
+        blob = f.read()
+    with open(os.path.join(corrupt_dir, "mobilenet_v1_0.25_224.tflite"), "wb") as f:
+        f.write(blob[:4096])  # truncated
+    with open(os.path.join(corrupt_dir, "mobilenet_v1_1.0_224.tflite"), "wb") as f:
+        f.write(b"<html>404 Not Found</html>" * 40)  # what a failed download leaves
+    r = run(classify, "--models", corrupt_dir, hopper)
+    err = r.stderr.strip()
+    check("corrupt models: exit 2, one line", r.returncode == 2 and len(err.splitlines()) == 1,
+          r.stderr)
+    check("corrupt models: names the garbage file and why",
+          "mobilenet_v1_1.0_224.tflite: not a TensorFlow Lite model" in err, err)
+    check("corrupt models: names the truncated file and why",
+          "mobilenet_v1_0.25_224.tflite: corrupt model file" in err, err)
+    check("corrupt models: still says what was asked", "no v1 f32 model with alpha 1" in err, err)
+    os.symlink(os.path.join(MODELS, "mobilenet_v1_0.25_128_quant.tflite"),
+               os.path.join(corrupt_dir, "mobilenet_v1_0.25_128_quant.tflite"))
+    r = run(classify, "--models", corrupt_dir, "--alpha", "0.25", "--dtype", "u8", hopper)
+    check("corrupt models: a good file beside them still runs, quietly",
+          r.returncode == 0 and r.stderr == "", r.stderr)
+
     # --- folders: every image inside, in name order
     r = run(classify, "--alpha", "0.25", "--dtype", "u8", "--json", PHOTOS, env=env)
     files = [json.loads(line)["file"] for line in r.stdout.splitlines()]
