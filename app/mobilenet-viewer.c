@@ -41,6 +41,7 @@
 
 /* the library: its limits, names, and the list of model files (V, D) */
 #include <mobilenet/mobilenet.h>
+#include "gstmobilenetapp.h"
 #include "gstmobilenetmeta.h"
 #include "viewer_keys.h"
 #include "viewer_panel.h"
@@ -487,9 +488,7 @@ describe_error(app *a, GstMessage *msg, char *out, size_t outlen)
   const char *what = a->o.file ? a->o.file : a->o.device ? a->o.device : "test pattern";
 
   gst_message_parse_error(msg, &e, &dbg);
-  if (a->o.file && (g_error_matches(e, GST_STREAM_ERROR, GST_STREAM_ERROR_TYPE_NOT_FOUND)
-                    || g_error_matches(e, GST_STREAM_ERROR, GST_STREAM_ERROR_WRONG_TYPE)
-                    || g_error_matches(e, GST_STREAM_ERROR, GST_STREAM_ERROR_DEMUX)))
+  if (a->o.file && gst_mobilenet_app_is_not_video_error(e))
     g_snprintf(out, outlen, "cannot play %s: not a video file GStreamer can decode (%s)", what,
                e->message);
   else if (g_atomic_int_get(&a->no_video))
@@ -1357,33 +1356,6 @@ handle_bus(app *a)
 
 /* ---- startup ------------------------------------------------------------------- */
 
-/* From the build tree, use the plugin built beside this program. */
-static void
-use_build_plugin(void)
-{
-#if defined(MN_VIEWER_BUILD_DIR) && defined(MN_VIEWER_PLUGIN_DIR)
-  char exe[PATH_MAX], build[PATH_MAX];
-  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-  char *dir, *var;
-  const char *name, *old;
-
-  if (n <= 0)
-    return;
-  exe[n] = '\0';
-  dir = g_path_get_dirname(exe);
-  if (realpath(MN_VIEWER_BUILD_DIR, build) && strcmp(dir, build) == 0
-      && g_file_test(MN_VIEWER_PLUGIN_DIR, G_FILE_TEST_IS_DIR)) {
-    name = g_getenv("GST_PLUGIN_PATH_1_0") ? "GST_PLUGIN_PATH_1_0" : "GST_PLUGIN_PATH";
-    old = g_getenv(name);
-    var = old && *old ? g_strconcat(MN_VIEWER_PLUGIN_DIR, G_SEARCHPATH_SEPARATOR_S, old, NULL)
-                      : g_strdup(MN_VIEWER_PLUGIN_DIR);
-    g_setenv(name, var, TRUE);
-    g_free(var);
-  }
-  g_free(dir);
-#endif
-}
-
 static gboolean
 valid_alpha(double a)
 {
@@ -1592,7 +1564,10 @@ main(int argc, char **argv)
 
   the_app = a;
   a->t_start = now_us();
-  use_build_plugin();
+#if defined(MN_BUILD_DIR) && defined(MN_BUILD_PLUGIN_DIR)
+  /* from the build tree, the plugin built beside this program */
+  gst_mobilenet_app_use_build_plugin(MN_BUILD_DIR, MN_BUILD_PLUGIN_DIR);
+#endif
   rc = parse_options(a, argc, argv);
   if (rc)
     return rc;

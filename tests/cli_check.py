@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Black-box tests of mobilenet-classify and mobilenet-bench: JSON output,
-the model summary, model selection and bad input.
+the model summary, model selection and bad input; mobilenet-record's bad
+input (beside them in the build's pipeline/ folder, when built).
 
 Usage: cli_check.py BUILD_APP_DIR
 Exit 0 = pass, 1 = fail, 77 = shared data missing (meson skip).
@@ -231,6 +232,9 @@ def tests(classify, bench, tmp):
     check("corrupt models: a good file beside them still runs, quietly",
           r.returncode == 0 and r.stderr == "", r.stderr)
 
+    record_checks(os.path.join(os.path.dirname(classify), "..", "pipeline", "mobilenet-record"),
+                  corrupt_dir, tmp)
+
     # --- folders: every image inside, in name order
     r = run(classify, "--alpha", "0.25", "--dtype", "u8", "--json", PHOTOS, env=env)
     files = [json.loads(line)["file"] for line in r.stdout.splitlines()]
@@ -275,6 +279,43 @@ def tests(classify, bench, tmp):
     r = run(bench, "--models", sweep_dir, "--sweep", "--arch", "v2", "--dtype", "u8")
     check("sweep --arch v2 without v2 files: refused, says what is missing",
           r.returncode == 2 and "no v2 u8" in r.stderr, r.stderr)
+
+
+def record_checks(record, corrupt_dir, tmp):
+    """mobilenet-record from the build folder: its own plugin, one-line errors, no file left
+    behind by a failure."""
+    if not os.path.exists(record):
+        print(f"skip mobilenet-record checks: {record} not built (GStreamer plugin disabled)")
+        return
+    # No GST_PLUGIN_PATH: the program finds the plugin built beside it. A registry of this
+    # run, scanned in-process, so that a sanitizer build of the plugin loads too.
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("GST_PLUGIN_PATH", "GST_PLUGIN_PATH_1_0")}
+    env.update(GST_REGISTRY_1_0=os.path.join(tmp, "gst-registry.bin"), GST_REGISTRY_FORK="no",
+               MOBILENET_MODELS=MODELS)
+
+    notes = os.path.join(tmp, "notes.mp4")
+    with open(notes, "w") as f:
+        f.write("Shopping list\n" + "milk, bread, coffee\n" * 50)
+    out = os.path.join(tmp, "notes-out.webm")
+    r = run(record, "--quiet", notes, out, env=env)
+    check("record: a text file is 'not a video file', one line, exit 1",
+          r.returncode == 1 and r.stderr == f"mobilenet-record: {notes}: not a video file\n",
+          (r.returncode, r.stderr))
+    check("record: no output left after the not-a-video failure", not os.path.exists(out),
+          os.listdir(tmp))
+
+    clip = os.path.join(SHARED, "videos", "flower.webm")
+    if not os.path.exists(clip):
+        print(f"skip record: model failure on a clip: {clip} not found (set MOBILENET_SHARED)")
+        return
+    out = os.path.join(tmp, "no-model.webm")
+    r = run(record, "--quiet", "--models", corrupt_dir, clip, out, env=env)
+    check("record: model error from the build's plugin (no GST_PLUGIN_PATH), names the file",
+          r.returncode == 1 and "no v1 f32 model with alpha 1" in r.stderr
+          and "mobilenet_v1_1.0_224.tflite: not a TensorFlow Lite model" in r.stderr
+          and len(r.stderr.strip().splitlines()) == 1, (r.returncode, r.stderr))
+    check("record: output removed after a failure", not os.path.exists(out), os.listdir(tmp))
 
 
 if __name__ == "__main__":
