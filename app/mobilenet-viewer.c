@@ -1356,6 +1356,40 @@ handle_bus(app *a)
 
 /* ---- startup ------------------------------------------------------------------- */
 
+/* Whether a window can be opened, decided before SDL_Init: SDL tries its
+ * drivers in turn, and libwayland prints "error: XDG_RUNTIME_DIR is invalid
+ * or not set in the environment." on stderr when it cannot even look for a
+ * compositor, before our own message. So the Wayland driver is tried only
+ * when a compositor's socket can be there, and no display at all is said
+ * here, in our words. SDL_VIDEODRIVER set by the user is left alone. */
+static gboolean
+check_display(void)
+{
+  const char *x11 = g_getenv("DISPLAY"), *wl = g_getenv("WAYLAND_DISPLAY");
+  const char *runtime = g_getenv("XDG_RUNTIME_DIR");
+  gboolean wayland;
+
+  if (g_getenv("SDL_VIDEODRIVER"))
+    return TRUE;
+  if (wl && g_path_is_absolute(wl)) {
+    wayland = g_file_test(wl, G_FILE_TEST_EXISTS);
+  } else if (runtime && *runtime) {
+    char *sock = g_build_filename(runtime, wl && *wl ? wl : "wayland-0", NULL);
+    wayland = g_file_test(sock, G_FILE_TEST_EXISTS);
+    g_free(sock);
+  } else {
+    wayland = FALSE;
+  }
+  if (!wayland && !(x11 && *x11)) {
+    g_printerr(PROG ": no display to open a window on (DISPLAY is not set and there is no "
+               "Wayland compositor); run it in a desktop session or under xvfb-run\n");
+    return FALSE;
+  }
+  if (!wayland)
+    g_setenv("SDL_VIDEODRIVER", "x11", TRUE);
+  return TRUE;
+}
+
 static gboolean
 valid_alpha(double a)
 {
@@ -1595,6 +1629,8 @@ main(int argc, char **argv)
     }
   }
 
+  if (!check_display())
+    return 1;
   SDL_SetHint(SDL_HINT_RENDER_SCALE_QUALITY, "linear");
   SDL_SetHint(SDL_HINT_VIDEO_X11_NET_WM_BYPASS_COMPOSITOR, "0");
   if (SDL_Init(SDL_INIT_VIDEO | SDL_INIT_EVENTS) != 0) {
