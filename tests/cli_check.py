@@ -90,6 +90,24 @@ def tests(classify, bench, tmp):
     check("json: scores sorted", all(a["score"] >= b["score"] for a, b in zip(o["top"], o["top"][1:])))
     check("json: cat.bmp is an Egyptian cat", objs[1]["top"][0]["label"] == "Egyptian cat", objs[1])
 
+    # --- --top K: exactly K in text and JSON, zero scores included, ties by class number
+    parrot = os.path.join(PHOTOS, "parrot.jpg")  # uint8 v1 1.0: one class takes all 256/256
+    args = ["--alpha", "1.0", "--dtype", "u8", "--top", "3"]
+    rt = run(classify, *args, parrot, env=env)
+    rj = run(classify, *args, "--json", parrot, env=env)
+    lines = rt.stdout.splitlines()[1:]
+    top = json.loads(rj.stdout)["top"] if rj.returncode == 0 else []
+    check("--top 3 (uint8, zeros): text has 3 lines", rt.returncode == 0 and len(lines) == 3,
+          rt.stdout)
+    check("--top 3 (uint8, zeros): JSON has 3 entries", len(top) == 3, rj.stdout)
+    check("--top 3: text and JSON list the same classes",
+          [int(l.rsplit("(", 1)[1].rstrip(")")) for l in lines] == [t["class"] for t in top],
+          (rt.stdout, top))
+    check("--top 3: zero scores included, lowest class first",
+          any(t["score"] == 0 for t in top)
+          and all((a["score"], -a["class"]) > (b["score"], -b["class"])
+                  for a, b in zip(top, top[1:])), top)
+
     # --- model choice: the file of that alpha trained nearest the requested resolution
     r = run(classify, "--alpha", "0.75", "--dtype", "u8", "--resolution", "200", "--json", hopper,
             env=env)
