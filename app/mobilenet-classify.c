@@ -24,7 +24,9 @@ static void usage(FILE *f) {
           "  --alpha A          width multiplier, e.g. 0.25, 0.5, 0.75, 1.0 (default 1.0)\n"
           "  --dtype D          f32, u8 or i8: float32, uint8 or int8 model (default f32)\n"
           "  --resolution R     input size %d..%d (default: the model's own)\n"
-          "  --top K            classes per image (default 5)\n"
+          "  --top K            classes per image (default 5): always K, best score\n"
+          "                     first, equal scores (e.g. a uint8 model's zeros) by class\n"
+          "                     number\n"
           "  --threads N        threads (default: all cores)\n"
           "  --labels FILE      label file (default: imagenet_labels.txt beside the model)\n"
           "  --json             one JSON object per image\n"
@@ -116,8 +118,10 @@ static void print_result(const char *file, const mn_model *model, int resolution
     return;
   }
   printf("%s (%.1f ms)\n", file, ms);
-  /* uint8 models give exact zeros past the few likely classes: not worth a line */
-  for (int i = 0; i < n && (i == 0 || top[i].score > 0.0f); i++)
+  /* Exactly the K asked for, as in --json: a uint8 model's exact zeros past
+   * its few likely classes are listed too (lowest class index first), so
+   * that the text and the JSON say the same and scripts can count lines. */
+  for (int i = 0; i < n; i++)
     printf("  %5.1f%%  %s (%d)\n", top[i].score * 100.0, top[i].label, top[i].class_index);
 }
 

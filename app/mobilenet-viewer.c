@@ -41,6 +41,7 @@
 
 /* the library: its limits, names, and the list of model files (V, D) */
 #include <mobilenet/mobilenet.h>
+#include "gstmobilenetapp.h"
 #include "gstmobilenetmeta.h"
 #include "viewer_keys.h"
 #include "viewer_panel.h"
@@ -487,9 +488,7 @@ describe_error(app *a, GstMessage *msg, char *out, size_t outlen)
   const char *what = a->o.file ? a->o.file : a->o.device ? a->o.device : "test pattern";
 
   gst_message_parse_error(msg, &e, &dbg);
-  if (a->o.file && (g_error_matches(e, GST_STREAM_ERROR, GST_STREAM_ERROR_TYPE_NOT_FOUND)
-                    || g_error_matches(e, GST_STREAM_ERROR, GST_STREAM_ERROR_WRONG_TYPE)
-                    || g_error_matches(e, GST_STREAM_ERROR, GST_STREAM_ERROR_DEMUX)))
+  if (a->o.file && gst_mobilenet_app_is_not_video_error(e))
     g_snprintf(out, outlen, "cannot play %s: not a video file GStreamer can decode (%s)", what,
                e->message);
   else if (g_atomic_int_get(&a->no_video))
@@ -1357,31 +1356,38 @@ handle_bus(app *a)
 
 /* ---- startup ------------------------------------------------------------------- */
 
-/* From the build tree, use the plugin built beside this program. */
-static void
-use_build_plugin(void)
+/* Whether a window can be opened, decided before SDL_Init: SDL tries its
+ * drivers in turn, and libwayland prints "error: XDG_RUNTIME_DIR is invalid
+ * or not set in the environment." on stderr when it cannot even look for a
+ * compositor, before our own message. So the Wayland driver is tried only
+ * when a compositor's socket can be there, and no display at all is said
+ * here, in our words. SDL_VIDEODRIVER set by the user is left alone. */
+static gboolean
+check_display(void)
 {
-#if defined(MN_VIEWER_BUILD_DIR) && defined(MN_VIEWER_PLUGIN_DIR)
-  char exe[PATH_MAX], build[PATH_MAX];
-  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-  char *dir, *var;
-  const char *name, *old;
+  const char *x11 = g_getenv("DISPLAY"), *wl = g_getenv("WAYLAND_DISPLAY");
+  const char *runtime = g_getenv("XDG_RUNTIME_DIR");
+  gboolean wayland;
 
-  if (n <= 0)
-    return;
-  exe[n] = '\0';
-  dir = g_path_get_dirname(exe);
-  if (realpath(MN_VIEWER_BUILD_DIR, build) && strcmp(dir, build) == 0
-      && g_file_test(MN_VIEWER_PLUGIN_DIR, G_FILE_TEST_IS_DIR)) {
-    name = g_getenv("GST_PLUGIN_PATH_1_0") ? "GST_PLUGIN_PATH_1_0" : "GST_PLUGIN_PATH";
-    old = g_getenv(name);
-    var = old && *old ? g_strconcat(MN_VIEWER_PLUGIN_DIR, G_SEARCHPATH_SEPARATOR_S, old, NULL)
-                      : g_strdup(MN_VIEWER_PLUGIN_DIR);
-    g_setenv(name, var, TRUE);
-    g_free(var);
+  if (g_getenv("SDL_VIDEODRIVER"))
+    return TRUE;
+  if (wl && g_path_is_absolute(wl)) {
+    wayland = g_file_test(wl, G_FILE_TEST_EXISTS);
+  } else if (runtime && *runtime) {
+    char *sock = g_build_filename(runtime, wl && *wl ? wl : "wayland-0", NULL);
+    wayland = g_file_test(sock, G_FILE_TEST_EXISTS);
+    g_free(sock);
+  } else {
+    wayland = FALSE;
   }
-  g_free(dir);
-#endif
+  if (!wayland && !(x11 && *x11)) {
+    g_printerr(PROG ": no display to open a window on (DISPLAY is not set and there is no "
+               "Wayland compositor); run it in a desktop session or under xvfb-run\n");
+    return FALSE;
+  }
+  if (!wayland)
+    g_setenv("SDL_VIDEODRIVER", "x11", TRUE);
+  return TRUE;
 }
 
 static gboolean
@@ -1592,7 +1598,10 @@ main(int argc, char **argv)
 
   the_app = a;
   a->t_start = now_us();
-  use_build_plugin();
+#if defined(MN_BUILD_DIR) && defined(MN_BUILD_PLUGIN_DIR) && defined(MN_INSTALLED_PLUGIN_DIR)
+  /* the plugin built beside this program, or installed with it */
+  gst_mobilenet_app_find_plugin(MN_BUILD_DIR, MN_BUILD_PLUGIN_DIR, MN_INSTALLED_PLUGIN_DIR);
+#endif
   rc = parse_options(a, argc, argv);
   if (rc)
     return rc;
@@ -1620,6 +1629,8 @@ main(int argc, char **argv)
     }
   }
 
+  if (!check_display())
+    return 1;
   SDL_SetHint(SDL_HINT_RENDER_SCALE_QUALITY, "linear");
   SDL_SetHint(SDL_HINT_VIDEO_X11_NET_WM_BYPASS_COMPOSITOR, "0");
   if (SDL_Init(SDL_INIT_VIDEO | SDL_INIT_EVENTS) != 0) {

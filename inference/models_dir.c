@@ -148,6 +148,23 @@ static int arch_match(mn_arch want, mn_arch have) {
   return want == MN_ARCH_V3_LARGE && have == MN_ARCH_V3_LARGE_MINIMALISTIC;
 }
 
+/* The files of a folder the engine refused, named with their causes, for the
+ * "no model" message: a corrupt copy of the very file asked for looks like an
+ * absent one otherwise. */
+typedef struct {
+  char text[MN_ERROR_MAX];
+  int count, shown;
+} skipped_files;
+
+static void skipped_add(skipped_files *s, const char *name, const char *why) {
+  const size_t used = strlen(s->text);
+  s->count++;
+  /* keep room for the folder, the request and "and N more" around the list */
+  if (used + strlen(name) + strlen(why) + 6 > sizeof s->text - 200) return;
+  snprintf(s->text + used, sizeof s->text - used, "%s%s: %s", used ? "; " : "", name, why);
+  s->shown++;
+}
+
 mn_status mn_models_find(const char *dir, mn_arch arch, float alpha, mn_dtype dtype,
                          int resolution, char *path, size_t size, char err[MN_ERROR_MAX]) {
   int n;
@@ -159,14 +176,15 @@ mn_status mn_models_find(const char *dir, mn_arch arch, float alpha, mn_dtype dt
   }
 
   int best = -1, best_res = 0, best_match = 0;
-  char have[200] = "", bad[200] = "";
+  char have[200] = "";
+  skipped_files bad = {.text = ""};
   for (int i = 0; i < n; i++) {
     char full[4200], why[160];
     mn_model_facts info;
     if (!names[i]) continue;
     snprintf(full, sizeof full, "%s/%s", dir, names[i]);
     if (probe(full, &info, why, sizeof why) != 0) {
-      if (!*bad) snprintf(bad, sizeof bad, "; %s is unusable: %s", names[i], why);
+      skipped_add(&bad, names[i], why);
       continue;
     }
     const int match = arch_match(arch, info.arch);
@@ -188,10 +206,17 @@ mn_status mn_models_find(const char *dir, mn_arch arch, float alpha, mn_dtype dt
   }
   mn_status st = MN_OK;
   if (best < 0) {
-    snprintf(err, MN_ERROR_MAX, "%s: no %s %s model with alpha %g (%s: %s%s)", dir,
-             mn_arch_name(arch), mn_dtype_name(dtype), alpha,
-             *have ? "alphas found" : "no usable models", *have ? have : "run scripts/fetch-models",
-             bad);
+    char found[240], more[40] = "";
+    if (*have)
+      snprintf(found, sizeof found, "alphas found: %s", have);
+    else
+      snprintf(found, sizeof found, "no usable models%s",
+               bad.count ? "" : ": run scripts/fetch-models");
+    if (bad.count > bad.shown) snprintf(more, sizeof more, "; and %d more", bad.count - bad.shown);
+    snprintf(err, MN_ERROR_MAX, "%s: no %s %s model with alpha %g (%s)%s%s%s%s", dir,
+             mn_arch_name(arch), mn_dtype_name(dtype), alpha, found,
+             bad.count ? "; unusable files skipped: " : "", bad.text, more,
+             bad.count ? " (scripts/fetch-models replaces them)" : "");
     st = MN_ERR_NOT_FOUND;
   } else {
     snprintf(path, size, "%s/%s", dir, names[best]);

@@ -19,8 +19,11 @@
  * (gst_video_overlay_composition_blend), so pixels outside it are never
  * changed, and frames without a meta pass untouched.
  *
- * The frame rates are measured on the wall clock: the rate at which frames
- * arrive here, and the rate at which new results arrive.
+ * The rates line reads "video 30 fps   inference 29.9 fps   7.2 ms": the
+ * video's own frame rate (from the caps, else from the timestamps), then
+ * how many new results arrived per second of wall-clock time and their mean
+ * inference time. Offline (a file to a file) the inference rate is the
+ * processing speed, above the video's rate, and is labelled as such.
  *
  * ## Example launch lines
  * |[
@@ -93,6 +96,7 @@ typedef struct
   gchar *fps_line;              /* remade when the rate window closes */
   gdouble ms_sum, ms;           /* inference times of this window, their last mean */
   guint ms_n;
+  GstClockTime pts_first, pts_last;     /* of this window's frames */
 } GstMobilenetOverlayPrivate;
 
 G_DEFINE_TYPE_WITH_PRIVATE (GstMobilenetOverlay, gst_mobilenet_overlay, GST_TYPE_VIDEO_FILTER);
@@ -468,18 +472,55 @@ render (GstMobilenetOverlay * self, const GstMobilenetMeta * meta, const DrawSet
   return comp;
 }
 
+/* The video's own frame rate: the caps' when they give one, else measured
+ * on the timestamps. Not frames per second of wall-clock time: offline
+ * (a file to a file) that is the processing speed, 145 fps burnt into a
+ * 30 fps video, which reads as wrong. 0 when unknown. */
+static gdouble
+video_rate (GstMobilenetOverlay * self, guint frames)
+{
+  const GstVideoInfo *info = &GST_VIDEO_FILTER (self)->in_info;
+  GstMobilenetOverlayPrivate *priv = PRIV (self);
+
+  if (GST_VIDEO_INFO_FPS_N (info) > 0 && GST_VIDEO_INFO_FPS_D (info) > 0)
+    return (gdouble) GST_VIDEO_INFO_FPS_N (info) / GST_VIDEO_INFO_FPS_D (info);
+  if (frames > 1 && GST_CLOCK_TIME_IS_VALID (priv->pts_first)
+      && GST_CLOCK_TIME_IS_VALID (priv->pts_last) && priv->pts_last > priv->pts_first)
+    return (frames - 1) * (gdouble) GST_SECOND / (priv->pts_last - priv->pts_first);
+  return 0;
+}
+
+/* "video 30 fps   inference 29.9 fps   7.2 ms": the video's rate (whole
+ * when it is, 29.97 otherwise), then how often and how fast the network
+ * ran (results per second of wall-clock time: in a live pipeline at most
+ * the video's rate, offline the processing speed) -- the same words as the
+ * viewer's panel. */
+static gchar *
+rates_line (gdouble video_fps, gdouble inference_fps, gdouble ms)
+{
+  gchar video[48] = "";
+
+  if (video_fps > 0)
+    g_snprintf (video, sizeof video, fabs (video_fps - round (video_fps)) < 0.005
+        ? "video %.0f fps   " : "video %.2f fps   ", video_fps);
+  return g_strdup_printf ("%sinference %.1f fps   %.1f ms", video, inference_fps, ms);
+}
+
 /* Counts frames and new results; when the rate window closes, remakes the
  * line with the frame rates and the mean inference time (so the box is not
  * drawn again for every result's own time). */
 static void
-update_rates (GstMobilenetOverlay * self, const GstMobilenetMeta * meta)
+update_rates (GstMobilenetOverlay * self, const GstMobilenetMeta * meta, GstBuffer * buf)
 {
   GstMobilenetOverlayPrivate *priv = PRIV (self);
   const gint64 now = g_get_monotonic_time ();
 
   if (self->fps_start == 0)
     self->fps_start = now;
+  if (!GST_CLOCK_TIME_IS_VALID (priv->pts_first))
+    priv->pts_first = GST_BUFFER_PTS (buf);
   self->fps_frames++;
+  priv->pts_last = GST_BUFFER_PTS (buf);
   if (meta && (!self->have_last_result || meta->result_number != self->last_result)) {
     self->fps_results++;
     self->last_result = meta->result_number;
@@ -491,9 +532,10 @@ update_rates (GstMobilenetOverlay * self, const GstMobilenetMeta * meta)
   }
   if (now - self->fps_start >= FPS_WINDOW_US) {
     const gdouble s = (now - self->fps_start) / 1e6;
-    self->stream_fps = self->fps_frames / s;
+    self->stream_fps = video_rate (self, self->fps_frames);
     self->inference_fps = self->fps_results / s;
     self->fps_start = now;
+    priv->pts_first = GST_CLOCK_TIME_NONE;     /* the next frame opens the window */
     self->fps_frames = self->fps_results = 0;
     if (priv->ms_n)
       priv->ms = priv->ms_sum / priv->ms_n;
@@ -501,8 +543,7 @@ update_rates (GstMobilenetOverlay * self, const GstMobilenetMeta * meta)
     priv->ms_n = 0;
     if (self->have_last_result) {
       g_free (priv->fps_line);
-      priv->fps_line = g_strdup_printf ("%.1f fps   inference %.1f fps   %.1f ms",
-          self->stream_fps, self->inference_fps, priv->ms);
+      priv->fps_line = rates_line (self->stream_fps, self->inference_fps, priv->ms);
     }
   }
 }
@@ -518,6 +559,7 @@ gst_mobilenet_overlay_start (GstBaseTransform * trans)
   g_clear_pointer (&priv->fps_line, g_free);
   priv->ms_sum = priv->ms = 0;
   priv->ms_n = 0;
+  priv->pts_first = priv->pts_last = GST_CLOCK_TIME_NONE;
   self->fontmap = pango_cairo_font_map_new ();
   self->context = pango_font_map_create_context (self->fontmap);
   self->fps_start = 0;
@@ -555,7 +597,7 @@ gst_mobilenet_overlay_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
   const gint height = GST_VIDEO_INFO_HEIGHT (&filter->in_info);
 
   meta = (GstMobilenetMeta *) gst_buffer_get_meta (buf, gst_mobilenet_meta_api_get_type ());
-  update_rates (self, meta);
+  update_rates (self, meta, buf);
   if (!meta)
     return GST_FLOW_OK;
 

@@ -12,6 +12,10 @@
  * done, the frames per second and the current top class. Ctrl-C sends
  * end-of-stream and waits for it to reach the file, so the file is
  * complete and playable (exit status 130); a second Ctrl-C quits at once.
+ * On failure the output file is removed: it would not play.
+ *
+ * Run from the build folder it uses the plugin built beside it (as the
+ * viewer does); installed, the installed plugin.
  */
 #include <errno.h>
 #include <signal.h>
@@ -25,13 +29,16 @@
 #include <gst/gst.h>
 
 #include "cli_common.h"
+#include "gstmobilenetapp.h"
 
 #define PROG "mobilenet-record"
 
 typedef struct {
   GMainLoop *loop;
   GstElement *pipeline, *convert, *classify;
-  gboolean progress, interrupted, failed, linked;
+  const gchar *in;              /* the input as given, for messages */
+  gboolean progress, interrupted, failed, linked, prerolled;
+  gchar *model_line;            /* printed once a frame got through */
   gint interrupts;
   guint64 frames;
   GstClockTime position;        /* stream time of the last frame written */
@@ -80,7 +87,8 @@ make (const gchar * factory, const gchar * name)
   if (!e)
     fprintf (stderr, PROG ": GStreamer element %s is missing%s\n", factory,
         g_str_has_prefix (factory, "mobilenet")
-        ? " (set GST_PLUGIN_PATH to the build's pipeline folder, or install the plugin)" : "");
+        ? " (install the plugin, or set GST_PLUGIN_PATH to the folder holding "
+        "libgstmobilenet.so)" : "");
   return e;
 }
 
@@ -186,7 +194,7 @@ on_sigint (App * app)
     fprintf (stderr, PROG ": interrupted, finishing the file (Ctrl-C again to quit now)\n");
     gst_element_send_event (app->pipeline, gst_event_new_eos ());
   } else {
-    fprintf (stderr, PROG ": quitting, the file may be incomplete\n");
+    fprintf (stderr, PROG ": quitting; the unfinished file is removed\n");
     app->failed = TRUE;
     g_main_loop_quit (app->loop);
   }
@@ -203,9 +211,16 @@ on_message (GstBus * bus, GstMessage * msg, App * app)
       gst_message_parse_error (msg, &err, &dbg);
       if (app->progress)
         fputc ('\n', stderr);
-      fprintf (stderr, PROG ": %s: %s\n", GST_OBJECT_NAME (GST_MESSAGE_SRC (msg)), err->message);
-      if (dbg)
-        fprintf (stderr, "  (%s)\n", dbg);
+      /* One line saying what is wrong; GStreamer's debug text (source
+       * paths, element paths) is for GST_DEBUG, not for users. */
+      if (!app->prerolled && gst_mobilenet_app_is_not_video_error (err))
+        fprintf (stderr, PROG ": %s: not a video file\n", app->in);
+      else if (GST_MESSAGE_SRC (msg) == GST_OBJECT (app->classify))
+        fprintf (stderr, PROG ": %s\n", err->message);  /* names the model and the cause */
+      else
+        fprintf (stderr, PROG ": %s: %s (from %s)\n", app->in, err->message,
+            GST_OBJECT_NAME (GST_MESSAGE_SRC (msg)));
+      GST_DEBUG ("error details: %s", dbg ? dbg : "none");
       g_error_free (err);
       g_free (dbg);
       app->failed = TRUE;
@@ -221,6 +236,12 @@ on_message (GstBus * bus, GstMessage * msg, App * app)
     }
     case GST_MESSAGE_EOS:
       g_main_loop_quit (app->loop);
+      break;
+    case GST_MESSAGE_ASYNC_DONE:
+      /* prerolled: the input decodes, so the model line is worth reading */
+      if (!app->prerolled && app->model_line)
+        fprintf (stderr, "%s", app->model_line);
+      app->prerolled = TRUE;
       break;
     case GST_MESSAGE_ELEMENT:{
       const GstStructure *s = gst_message_get_structure (msg);
@@ -239,9 +260,12 @@ on_message (GstBus * bus, GstMessage * msg, App * app)
         gint res = 0;
         gst_structure_get_double (s, "alpha", &alpha);
         gst_structure_get_int (s, "resolution", &res);
-        fprintf (stderr, PROG ": model %s (%s, alpha %g, rho %d, %s)\n",
+        g_free (app->model_line);
+        app->model_line = g_strdup_printf (PROG ": model %s (%s, alpha %g, rho %d, %s)\n",
             gst_structure_get_string (s, "model"), gst_structure_get_string (s, "arch"), alpha,
             res, gst_structure_get_string (s, "dtype"));
+        if (app->prerolled)
+          fprintf (stderr, "%s", app->model_line);
       }
       break;
     }
@@ -266,7 +290,12 @@ main (int argc, char **argv)
   GError *error = NULL;
   const gchar *encoder;
   int status;
+  gboolean started = FALSE;
 
+#if defined(MN_BUILD_DIR) && defined(MN_BUILD_PLUGIN_DIR) && defined(MN_INSTALLED_PLUGIN_DIR)
+  /* the plugin built beside this program, or installed with it */
+  gst_mobilenet_app_find_plugin (MN_BUILD_DIR, MN_BUILD_PLUGIN_DIR, MN_INSTALLED_PLUGIN_DIR);
+#endif
   gst_init (&argc, &argv);
   cli_model_options_init (&mo);
   for (int i = 1; i < argc; i++) {
@@ -436,7 +465,9 @@ main (int argc, char **argv)
   if (app.progress)
     g_timeout_add (250, (GSourceFunc) on_timer, &app);
 
+  app.in = in;
   app.t_start = g_get_monotonic_time ();
+  started = TRUE;               /* from here on the file sink may have written OUT */
   if (gst_element_set_state (app.pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
     /* The error message, already on the bus, says why. */
     GstMessage *m = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
@@ -476,6 +507,10 @@ main (int argc, char **argv)
     printf ("\n");
   }
   status = app.failed ? 1 : app.interrupted ? 130 : 0;
+  /* a failed recording is not playable (or has no frames): leave no file */
+  if (app.failed && started && unlink (out) != 0 && errno != ENOENT)
+    fprintf (stderr, PROG ": %s: cannot remove the unfinished file: %s\n", out,
+        strerror (errno));
 
   gst_bus_remove_watch (bus);
   gst_object_unref (bus);
@@ -483,5 +518,6 @@ main (int argc, char **argv)
   g_main_loop_unref (app.loop);
   g_hash_table_unref (app.top1);
   g_free (app.current);
+  g_free (app.model_line);
   return status;
 }

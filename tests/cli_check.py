@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Black-box tests of mobilenet-classify and mobilenet-bench: JSON output,
-the model summary, model selection and bad input.
+the model summary, model selection and bad input; mobilenet-record's bad
+input (beside them in the build's pipeline/ folder, when built).
 
 Usage: cli_check.py BUILD_APP_DIR
 Exit 0 = pass, 1 = fail, 77 = shared data missing (meson skip).
@@ -88,6 +89,24 @@ def tests(classify, bench, tmp):
           r.stderr, r.stderr)
     check("json: scores sorted", all(a["score"] >= b["score"] for a, b in zip(o["top"], o["top"][1:])))
     check("json: cat.bmp is an Egyptian cat", objs[1]["top"][0]["label"] == "Egyptian cat", objs[1])
+
+    # --- --top K: exactly K in text and JSON, zero scores included, ties by class number
+    parrot = os.path.join(PHOTOS, "parrot.jpg")  # uint8 v1 1.0: one class takes all 256/256
+    args = ["--alpha", "1.0", "--dtype", "u8", "--top", "3"]
+    rt = run(classify, *args, parrot, env=env)
+    rj = run(classify, *args, "--json", parrot, env=env)
+    lines = rt.stdout.splitlines()[1:]
+    top = json.loads(rj.stdout)["top"] if rj.returncode == 0 else []
+    check("--top 3 (uint8, zeros): text has 3 lines", rt.returncode == 0 and len(lines) == 3,
+          rt.stdout)
+    check("--top 3 (uint8, zeros): JSON has 3 entries", len(top) == 3, rj.stdout)
+    check("--top 3: text and JSON list the same classes",
+          [int(l.rsplit("(", 1)[1].rstrip(")")) for l in lines] == [t["class"] for t in top],
+          (rt.stdout, top))
+    check("--top 3: zero scores included, lowest class first",
+          any(t["score"] == 0 for t in top)
+          and all((a["score"], -a["class"]) > (b["score"], -b["class"])
+                  for a, b in zip(top, top[1:])), top)
 
     # --- model choice: the file of that alpha trained nearest the requested resolution
     r = run(classify, "--alpha", "0.75", "--dtype", "u8", "--resolution", "200", "--json", hopper,
@@ -207,6 +226,33 @@ def tests(classify, bench, tmp):
     check("missing models folder: says how to fetch", r.returncode == 2 and "fetch-models" in r.stderr,
           r.stderr)
 
+    # --- a models folder with corrupt copies: the "no model" error names each and its cause
+    corrupt_dir = os.path.join(tmp, "corrupt-models")
+    os.makedirs(corrupt_dir)
+    with open(os.path.join(MODELS, "mobilenet_v1_0.25_224.tflite"), "rb") as f:
+        blob = f.read()
+    with open(os.path.join(corrupt_dir, "mobilenet_v1_0.25_224.tflite"), "wb") as f:
+        f.write(blob[:4096])  # truncated
+    with open(os.path.join(corrupt_dir, "mobilenet_v1_1.0_224.tflite"), "wb") as f:
+        f.write(b"<html>404 Not Found</html>" * 40)  # what a failed download leaves
+    r = run(classify, "--models", corrupt_dir, hopper)
+    err = r.stderr.strip()
+    check("corrupt models: exit 2, one line", r.returncode == 2 and len(err.splitlines()) == 1,
+          r.stderr)
+    check("corrupt models: names the garbage file and why",
+          "mobilenet_v1_1.0_224.tflite: not a TensorFlow Lite model" in err, err)
+    check("corrupt models: names the truncated file and why",
+          "mobilenet_v1_0.25_224.tflite: corrupt model file" in err, err)
+    check("corrupt models: still says what was asked", "no v1 f32 model with alpha 1" in err, err)
+    os.symlink(os.path.join(MODELS, "mobilenet_v1_0.25_128_quant.tflite"),
+               os.path.join(corrupt_dir, "mobilenet_v1_0.25_128_quant.tflite"))
+    r = run(classify, "--models", corrupt_dir, "--alpha", "0.25", "--dtype", "u8", hopper)
+    check("corrupt models: a good file beside them still runs, quietly",
+          r.returncode == 0 and r.stderr == "", r.stderr)
+
+    record_checks(os.path.join(os.path.dirname(classify), "..", "pipeline", "mobilenet-record"),
+                  corrupt_dir, tmp)
+
     # --- folders: every image inside, in name order
     r = run(classify, "--alpha", "0.25", "--dtype", "u8", "--json", PHOTOS, env=env)
     files = [json.loads(line)["file"] for line in r.stdout.splitlines()]
@@ -251,6 +297,43 @@ def tests(classify, bench, tmp):
     r = run(bench, "--models", sweep_dir, "--sweep", "--arch", "v2", "--dtype", "u8")
     check("sweep --arch v2 without v2 files: refused, says what is missing",
           r.returncode == 2 and "no v2 u8" in r.stderr, r.stderr)
+
+
+def record_checks(record, corrupt_dir, tmp):
+    """mobilenet-record from the build folder: its own plugin, one-line errors, no file left
+    behind by a failure."""
+    if not os.path.exists(record):
+        print(f"skip mobilenet-record checks: {record} not built (GStreamer plugin disabled)")
+        return
+    # No GST_PLUGIN_PATH: the program finds the plugin built beside it. A registry of this
+    # run, scanned in-process, so that a sanitizer build of the plugin loads too.
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("GST_PLUGIN_PATH", "GST_PLUGIN_PATH_1_0")}
+    env.update(GST_REGISTRY_1_0=os.path.join(tmp, "gst-registry.bin"), GST_REGISTRY_FORK="no",
+               MOBILENET_MODELS=MODELS)
+
+    notes = os.path.join(tmp, "notes.mp4")
+    with open(notes, "w") as f:
+        f.write("Shopping list\n" + "milk, bread, coffee\n" * 50)
+    out = os.path.join(tmp, "notes-out.webm")
+    r = run(record, "--quiet", notes, out, env=env)
+    check("record: a text file is 'not a video file', one line, exit 1",
+          r.returncode == 1 and r.stderr == f"mobilenet-record: {notes}: not a video file\n",
+          (r.returncode, r.stderr))
+    check("record: no output left after the not-a-video failure", not os.path.exists(out),
+          os.listdir(tmp))
+
+    clip = os.path.join(SHARED, "videos", "flower.webm")
+    if not os.path.exists(clip):
+        print(f"skip record: model failure on a clip: {clip} not found (set MOBILENET_SHARED)")
+        return
+    out = os.path.join(tmp, "no-model.webm")
+    r = run(record, "--quiet", "--models", corrupt_dir, clip, out, env=env)
+    check("record: model error from the build's plugin (no GST_PLUGIN_PATH), names the file",
+          r.returncode == 1 and "no v1 f32 model with alpha 1" in r.stderr
+          and "mobilenet_v1_1.0_224.tflite: not a TensorFlow Lite model" in r.stderr
+          and len(r.stderr.strip().splitlines()) == 1, (r.returncode, r.stderr))
+    check("record: output removed after a failure", not os.path.exists(out), os.listdir(tmp))
 
 
 if __name__ == "__main__":

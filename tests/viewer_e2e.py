@@ -2,7 +2,7 @@
 """End-to-end tests of mobilenet-viewer under Xvfb, driven with real key presses.
 
     viewer_e2e.py VIEWER main        # play a shared clip, switch alpha and rho, record, screenshot
-    viewer_e2e.py VIEWER bad-input   # not a video, no camera, unwritable recording folder,
+    viewer_e2e.py VIEWER bad-input   # no display, not a video, no camera, unwritable recording folder,
                                      # a recording that fails (file size limit)
 
 `main` starts an Xvfb server, runs the viewer on $MOBILENET_SHARED/videos/friday.mp4
@@ -356,6 +356,16 @@ def test_main(s, shared):
 
 
 def test_bad_input(s, shared):
+    # no display at all: our one line, and no stray line from SDL or libwayland before it
+    env = {k: v for k, v in s.env().items()
+           if k not in ("DISPLAY", "WAYLAND_DISPLAY", "XDG_RUNTIME_DIR", "SDL_VIDEODRIVER")}
+    r = subprocess.run([s.viewer, "--test", "--models", os.path.join(shared, "models")],
+                       env=env, capture_output=True, text=True, timeout=60)
+    log(f"no display: exit {r.returncode}: {r.stderr.strip()}")
+    if r.returncode != 1 or not r.stderr.startswith("mobilenet-viewer: no display") \
+            or len(r.stderr.strip().splitlines()) != 1:
+        fail("no display: expected exactly our one-line message")
+
     # not a video: stderr says so, exit status 1, no crash
     text = os.path.join(s.tmp, "notes.mp4")
     with open(text, "w") as f:

@@ -10,8 +10,9 @@ Installs the build into a temporary DESTDIR and checks, from that tree only:
   - that a program built with `pkg-config --cflags --libs mobilenet`
     against the installed tree compiles, links and runs;
   - that gst-inspect-1.0 loads the installed plugin and lists both elements;
-  - with shared models: the installed mobilenet-classify classifies a photo
-    and the consumer program classifies with the installed library.
+  - with shared models: the installed mobilenet-classify classifies a photo,
+    the installed mobilenet-record labels a clip with the plugin installed
+    beside it (no GST_PLUGIN_PATH), and the consumer program classifies.
 
 Usage: install_check.py MESON BUILD_DIR
 Exit status 0 pass, 1 fail (77, skip, is never used: nothing here needs data).
@@ -174,6 +175,17 @@ def main():
                 label = None
             check(out.returncode == 0 and label == "balloon",
                   f"installed mobilenet-classify classifies balloon.jpg: {label!r}")
+            clip = os.path.join(shared, "videos", "flower.webm")
+            if has_plugin and plugins_opt == "" and prefix != "/usr" and os.path.exists(clip):
+                # no GST_PLUGIN_PATH: the program adds the plugin installed with it
+                renv = {k: v for k, v in env.items() if not k.startswith("GST_PLUGIN_PATH")}
+                renv["GST_REGISTRY_1_0"] = os.path.join(tmp, "registry-record.bin")
+                video = os.path.join(tmp, "out.webm")
+                out = run([os.path.join(bin_, "mobilenet-record"), clip, video, "--model", model,
+                           "--quiet"], env=renv)
+                check(out.returncode == 0 and os.path.getsize(video) > 0,
+                      "installed mobilenet-record finds the installed plugin by itself"
+                      + ("" if out.returncode == 0 else ": " + out.stderr.strip()[:300]))
             if os.path.exists(consumer):
                 out = run([consumer, model], env=cenv)
                 check(out.returncode == 0 and "top-1: class" in out.stdout,

@@ -190,7 +190,9 @@ const char *mn_models_dir(const char *explicit_dir, char *buf, size_t size);
 /* Picks the file in dir of the given architecture, alpha and dtype whose
  * trained resolution is nearest to resolution (resolution <= 0: the
  * largest). MN_ARCH_V3_LARGE also takes a v3-large-minimalistic file when
- * no other is there. Writes its path into path. */
+ * no other is there. Writes its path into path. When no file answers, err
+ * also names every .tflite file of dir the engine refused, with its cause
+ * (a corrupt copy of the wanted file would otherwise look like no file). */
 mn_status mn_models_find(const char *dir, mn_arch arch, float alpha, mn_dtype dtype,
                          int resolution, char *path, size_t size, char err[MN_ERROR_MAX]);
 
