@@ -87,13 +87,16 @@ def main():
             plugdir = dest + plugins_opt
 
         # -- file list
-        programs = ["mobilenet-classify", "mobilenet-bench"]
+        programs = ["mobilenet-classify", "mobilenet-bench", "mobilenet-fetch-models"]
         if has_plugin:
             programs.append("mobilenet-record")
         if has_viewer:
             programs.append("mobilenet-viewer")
         for p in programs:
             check(os.access(os.path.join(bin_, p), os.X_OK), f"installed {bindir}/{p}")
+        datadir = opts["datadir"]
+        check(os.path.exists(os.path.join(root, datadir, "mobilenet-live", "models.tsv")),
+              f"installed {datadir}/mobilenet-live/models.tsv")
         check(os.path.exists(os.path.join(lib, "libmobilenet.so.0")), f"installed {libdir}/libmobilenet.so.0")
         check(os.path.exists(os.path.join(lib, "pkgconfig", "mobilenet.pc")), "installed mobilenet.pc")
         check(os.path.exists(os.path.join(root, "include", "mobilenet", "mobilenet.h")),
@@ -175,6 +178,15 @@ def main():
                 label = None
             check(out.returncode == 0 and label == "balloon",
                   f"installed mobilenet-classify classifies balloon.jpg: {label!r}")
+            # the installed fetcher: its manifest and the installed classifier
+            models = os.path.join(tmp, "models")
+            out = run([os.path.join(bin_, "mobilenet-fetch-models"), "--from",
+                       os.path.join(shared, "models"), "--dest", models], env=env)
+            check(out.returncode == 0 and os.path.exists(os.path.join(models, "models.tsv"))
+                  and "check skipped" not in out.stderr
+                  and any(f.endswith(".tflite") for f in os.listdir(models)),
+                  "installed mobilenet-fetch-models copies and checks the models"
+                  + ("" if out.returncode == 0 else ": " + out.stderr.strip()[-300:]))
             clip = os.path.join(shared, "videos", "flower.webm")
             if has_plugin and plugins_opt == "" and prefix != "/usr" and os.path.exists(clip):
                 # no GST_PLUGIN_PATH: the program adds the plugin installed with it
