@@ -503,22 +503,22 @@ static uint32_t crc32_png(const uint8_t *p, size_t n)
 /* stb_image checks neither the chunk CRCs nor zlib's Adler-32, so it turns
  * a damaged PNG into a damaged image; Pillow refuses one (bad CRC, or the
  * checksum of the compressed data). The CRC of every chunk up to IEND is
- * checked here; a chunk cut by the end of the data is left to stb_image.
- * 0, or -1 with the name of the first bad chunk in bad[5]. */
+ * checked here. A chunk whose length runs past the end of the data is
+ * refused too: stb_image allocates a chunk's declared length before reading
+ * it (2 GB for a 100-byte file). 0; -1 (bad CRC) or -2 (cut off) with the
+ * name of the chunk in bad[5]. */
 static int png_check_crcs(const uint8_t *d, size_t n, char bad[5])
 {
   size_t i = 8;
-  while (n - i >= 12) {
+  while (n - i >= 8) {
     uint32_t len = be32(d + i);
-    if (len > 0x7fffffffu || n - i - 12 < len) return 0;
-    if (crc32_png(d + i + 4, 4 + (size_t)len) != be32(d + i + 8 + len)) {
-      for (int k = 0; k < 4; k++) {
-        uint8_t c = d[i + 4 + (size_t)k];
-        bad[k] = (char)(c >= 0x20 && c < 0x7f ? c : '?');
-      }
-      bad[4] = '\0';
-      return -1;
+    for (int k = 0; k < 4; k++) {
+      uint8_t c = d[i + 4 + (size_t)k];
+      bad[k] = (char)(c >= 0x20 && c < 0x7f ? c : '?');
     }
+    bad[4] = '\0';
+    if (n - i < 12 || len > 0x7fffffffu || n - i - 12 < len) return -2;
+    if (crc32_png(d + i + 4, 4 + (size_t)len) != be32(d + i + 8 + len)) return -1;
     if (memcmp(d + i + 4, "IEND", 4) == 0) return 0;
     i += 12 + (size_t)len;
   }
@@ -597,8 +597,11 @@ static int load_stb(const uint8_t *data, size_t size, const char *name, image_fo
   }
   size_t npixels = (size_t)w * (size_t)h;
   char chunk[5];
-  if (fmt == FMT_PNG && png_check_crcs(data, size, chunk) != 0) {
-    set_error(err, name, "corrupt PNG: bad CRC in chunk %s", chunk);
+  const int png_bad = fmt == FMT_PNG ? png_check_crcs(data, size, chunk) : 0;
+  if (png_bad) {
+    set_error(err, name, png_bad == -1 ? "corrupt PNG: bad CRC in chunk %s"
+                                       : "truncated PNG: chunk %s runs past the end of the data",
+              chunk);
     goto done;
   }
   if ((fmt == FMT_BMP && !bmp_complete(data, size)) ||

@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include <gst/gst.h>
+#include <glib/gstdio.h>
 #include <gst/app/gstappsink.h>
 #include <gst/video/video.h>
 #include <SDL.h>
@@ -850,17 +851,26 @@ rec_finish(app *a, gboolean complete, const char *why)
   gst_bin_remove(GST_BIN(a->pipeline), r->bin);
   frames = g_atomic_int_get(&r->frames);
   secs = ((r->t_stop ? r->t_stop : now_us()) - r->t_start) / 1e6;
-  g_strlcpy(a->last_recording, r->path, sizeof a->last_recording);
-  a->last_recording_frames = (guint64) frames;
+  /* No frame reached the file (recorded while paused, or stopped at once):
+   * it holds a header no player opens, so it goes. */
+  const gboolean removed = frames == 0 && g_unlink(r->path) == 0;
+  if (!removed) {
+    g_strlcpy(a->last_recording, r->path, sizeof a->last_recording);
+    a->last_recording_frames = (guint64) frames;
+  }
   e = g_string_new("\"file\":");
   json_str(e, r->path);
-  g_string_append_printf(e, ",\"frames\":%d,\"frames_in\":%d,\"seconds\":%.2f,\"complete\":%s",
+  g_string_append_printf(e, ",\"frames\":%d,\"frames_in\":%d,\"seconds\":%.2f,\"complete\":%s"
+                         ",\"removed\":%s",
                          frames, g_atomic_int_get(&r->frames_in), secs,
-                         complete ? "true" : "false");
+                         complete ? "true" : "false", removed ? "true" : "false");
   g_strlcpy(extra, e->str, sizeof extra);
   g_string_free(e, TRUE);
   write_status(a, "record-done", extra);
-  if (complete)
+  if (removed)
+    show_message(a, FALSE, "nothing recorded%s: %s removed",
+                 a->paused ? " (the video is paused)" : "", r->path);
+  else if (complete)
     show_message(a, FALSE, "saved %s (%d frames, %.1f s)", r->path, frames, secs);
   else if (why)
     show_message(a, TRUE, "recording failed: %s; %s is incomplete", why, r->path);

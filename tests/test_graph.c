@@ -490,7 +490,7 @@ static tval *tg_softmax(tgraph *t, const tval *a) {
 static const char *const isas[] = {"generic", "avx2", "avx512", "avx512vnni"};
 static char temp_dir[4096] = "/tmp/mn-test-graph-XXXXXX";
 /* $MOBILENET_GRAPH_CORPUS=DIR keeps every graph written here in DIR: the
- * seed corpus of scripts/fuzz-model (every operator, dtype and fusion). */
+ * seed corpus of scripts/fuzz (every operator, dtype and fusion). */
 static int keep_files;
 
 static char *write_graph(tgraph *t, const tval *out, const char *name) {

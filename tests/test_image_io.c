@@ -73,6 +73,10 @@ static void buf_be32(buffer *b, uint32_t v)
   buf_u8(b, v & 255);
 }
 
+/* $MOBILENET_IMAGE_CORPUS=DIR keeps a copy of every image file written here
+ * (all formats, damaged ones too) in DIR: the seed corpus of scripts/fuzz. */
+static const char *corpus_dir;
+
 /* Writes data to tmpdir/name; returns the path (static, per call slot). */
 static const char *write_tmp(const char *name, const void *data, size_t size)
 {
@@ -84,6 +88,15 @@ static const char *write_tmp(const char *name, const void *data, size_t size)
   ck_assert_msg(f != NULL, "cannot create %s", path);
   if (size) ck_assert_uint_eq(fwrite(data, 1, size, f), size);
   ck_assert_int_eq(fclose(f), 0);
+  if (corpus_dir && size <= 256 * 1024) {
+    char copy[600];
+    snprintf(copy, sizeof copy, "%s/%d-%s", corpus_dir, (int)getpid(), name);
+    FILE *c = fopen(copy, "wb");
+    if (c) {
+      if (size) fwrite(data, 1, size, c);
+      fclose(c);
+    }
+  }
   return path;
 }
 
@@ -871,6 +884,13 @@ START_TEST(png_damaged_refused)
   memcpy(bad, b.data, b.size);
   bad[b.size - 20] ^= 0x55; /* in the compressed data: the chunk CRC no longer matches */
   expect_refused("crc.png", bad, b.size, "corrupt PNG: bad CRC in chunk IDAT");
+  /* An IDAT declaring 1.9 GB in a file of a hundred bytes (scripts/fuzz found
+   * it): stb_image would allocate the declared length before reading. */
+  memcpy(bad, b.data, b.size);
+  const size_t idat = 8 + 25; /* signature, IHDR chunk */
+  ck_assert_mem_eq(bad + idat + 4, "IDAT", 4);
+  bad[idat] = 0x74, bad[idat + 1] = 0x52, bad[idat + 2] = 0x4e, bad[idat + 3] = 0x53;
+  expect_refused("long-idat.png", bad, b.size, "truncated PNG: chunk IDAT runs past the end");
   for (size_t i = 0; i < b.size; i++) {
     memcpy(bad, b.data, b.size);
     bad[i] ^= 0xff;
@@ -1429,6 +1449,8 @@ int main(void)
 #else
   const char *fallback = "../shared";
 #endif
+  corpus_dir = getenv("MOBILENET_IMAGE_CORPUS");
+  if (corpus_dir && !*corpus_dir) corpus_dir = NULL;
   const char *shared = getenv("MOBILENET_SHARED");
   snprintf(shared_dir, sizeof shared_dir, "%s", shared && *shared ? shared : fallback);
 

@@ -160,6 +160,7 @@ class Session:
                 for line in f:
                     if line.endswith("\n"):
                         out.append(json.loads(line))
+                        out[-1]["_n"] = len(out) - 1
                 return out
         except FileNotFoundError:
             return []
@@ -180,6 +181,10 @@ class Session:
             time.sleep(0.1)
         fail(f"timed out after {timeout} s waiting for {what}; last status: {self.last()}\n"
              + open(self.err_path).read())
+
+    def wait_after(self, n, what, cond, timeout):
+        """wait() on the status lines after the first n only."""
+        return self.wait(what, lambda st: st.get("_n", 0) >= n and cond(st), timeout)
 
     def xdotool(self, *args, timeout=20):
         r = subprocess.run(["xdotool"] + list(args), env=self.env(), capture_output=True,
@@ -274,6 +279,26 @@ def test_main(s, shared):
     if done["file"] != rec_file or not done["complete"]:
         fail(f"recording not finished properly: {done}")
     log(f"recorded {done['frames']} frames in {done['seconds']:.2f} s to {rec_file}")
+
+    # a recording made while paused gets no frame: stopping it removes the file
+    # (it would hold a header no player opens) and says so
+    n = len(s.lines())
+    s.key("space")
+    s.wait_after(n, "the pause", lambda st: st["event"] == "pause", 10)
+    s.key("r")
+    st = s.wait_after(n, "the paused recording to start", lambda st: st["event"] == "record-start",
+                      10)
+    empty_file = st["file"]
+    time.sleep(1.0)
+    s.key("r")
+    empty = s.wait_after(n, "the paused recording to end",
+                         lambda st: st["event"] == "record-done", 30)
+    if empty["frames"] != 0 or not empty.get("removed") or os.path.exists(empty_file):
+        fail(f"a recording without frames was left behind: {empty}")
+    log(f"paused recording: no frame, {os.path.basename(empty_file)} removed")
+    n = len(s.lines())
+    s.key("space")
+    s.wait_after(n, "playing again", lambda st: st["event"] == "resume", 10)
 
     # a screenshot
     s.key("s")

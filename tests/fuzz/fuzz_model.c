@@ -5,7 +5,7 @@
  * the engine accepts it, run once at its own resolution (at most 64, to
  * keep each input fast) on one thread. A crash, a sanitizer report, a leak
  * or a hang (libFuzzer's -timeout) is a bug: a file must either load and
- * run or be refused with a message. Built and run by scripts/fuzz-model. */
+ * run or be refused with a message. Built with -Dfuzz=true and run by scripts/fuzz. */
 #define _GNU_SOURCE
 #include <stdint.h>
 #include <stdio.h>
