@@ -37,6 +37,10 @@ int cli_model_option(cli_model_options *o, int argc, char **argv, int *i, const 
   static const char *const known[] = {"--models", "--model", "--alpha", "--dtype",
                                       "--resolution", "--threads", "--arch"};
   int which = -1;
+  if (!strcmp(opt, "--version")) { /* every program's, like --help */
+    printf("%s %s (libmobilenet %s)\n", prog, MN_PROGRAMS_VERSION, mn_version());
+    exit(0);
+  }
   for (int k = 0; k < 7; k++)
     if (!strcmp(opt, known[k])) which = k;
   if (which < 0) return 0;

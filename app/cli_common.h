@@ -22,7 +22,8 @@ void cli_model_options_init(cli_model_options *o);
 /* Handles --models, --model, --arch, --alpha, --dtype, --resolution, --threads
  * (argv[*i] is the option; its value is taken from argv[*i + 1]).
  * Returns 1 when consumed, 0 when not one of these, -1 on a bad value
- * (message printed). */
+ * (message printed). --version prints the program's and the library's
+ * version and exits 0. */
 int cli_model_option(cli_model_options *o, int argc, char **argv, int *i, const char *prog);
 
 /* Loads the model the options name; *resolution gets the run resolution. */

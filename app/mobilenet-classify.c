@@ -32,7 +32,8 @@ static void usage(FILE *f) {
           "  --json             one JSON object per image\n"
           "  --summary          per-layer table with parameters and multiply-adds\n"
           "  --info             print the model's arch, alpha, resolution, dtype, classes\n"
-          "  --help             this text\n",
+          "  --help             this text\n"
+          "  --version          the version\n",
           prog, MN_MIN_RESOLUTION, MN_MAX_RESOLUTION);
 }
 

@@ -1427,7 +1427,9 @@ parse_options(app *a, int argc, char **argv)
   GError *error = NULL;
   GOptionContext *ctx;
   int sources;
+  gboolean version = FALSE;
   GOptionEntry entries[] = {
+    { "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL },
     { "device", 'd', 0, G_OPTION_ARG_STRING, &o->device,
       "Camera to show (default /dev/video0)", "/dev/videoN" },
     { "file", 'f', 0, G_OPTION_ARG_FILENAME, &o->file, "Video file to play (any format "
@@ -1478,6 +1480,10 @@ parse_options(app *a, int argc, char **argv)
     return 2;
   }
   g_option_context_free(ctx);
+  if (version) {
+    printf(PROG " %s (libmobilenet %s)\n", MN_PROGRAMS_VERSION, mn_version());
+    return -1; /* done: exit 0 */
+  }
   if (argc > 1) {
     g_printerr(PROG ": unexpected argument \"%s\" (use --file PATH for a video file)\n", argv[1]);
     return 2;
@@ -1614,7 +1620,7 @@ main(int argc, char **argv)
 #endif
   rc = parse_options(a, argc, argv);
   if (rc)
-    return rc;
+    return rc < 0 ? 0 : rc;
   gst_init(NULL, NULL);
 
   a->nproc = g_get_num_processors();

@@ -274,3 +274,5 @@ int mn_model_layers(const mn_model *m, int resolution, mn_layer_info *layers, in
   free(dims);
   return m->n_nodes;
 }
+
+const char *mn_version(void) { return MN_VERSION; }

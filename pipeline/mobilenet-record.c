@@ -71,6 +71,7 @@ usage (FILE * f)
       "  --position P       top-left, top-right, bottom-left, bottom-right\n"
       "  --quiet            no progress bar\n"
       "  -h, --help         this text\n"
+      "  --version          the version\n"
       "Exit status: 0 done, 1 error, 2 bad usage, 130 interrupted (file complete).\n");
 }
 

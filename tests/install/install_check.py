@@ -19,6 +19,7 @@ Exit status 0 pass, 1 fail (77, skip, is never used: nothing here needs data).
 """
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -124,6 +125,13 @@ def main():
             rp = runpath(os.path.join(bin_, "mobilenet-classify")) or ""
             check(rp.startswith("$ORIGIN") or rp == os.path.join(prefix, libdir),
                   f"mobilenet-classify RUNPATH {rp!r}")
+        for p in programs:
+            if p == "mobilenet-fetch-models":
+                continue
+            out = run([os.path.join(bin_, p), "--version"], env=env)
+            check(out.returncode == 0 and re.fullmatch(
+                rf"{p} \d+\.\d+\.\d+ \(libmobilenet \d+\.\d+\.\d+\)\n", out.stdout),
+                f"installed {p} --version: {out.stdout.strip()!r}")
         for p in programs:
             out = run([os.path.join(bin_, p), "--help"], env=env)
             check(out.returncode == 0 and "Usage" in out.stdout + out.stderr,

@@ -98,6 +98,9 @@ typedef enum { MN_ARITH_LITERT = 0, MN_ARITH_REFERENCE = 1 } mn_arithmetic;
 typedef struct mn_model mn_model;
 typedef struct mn_runner mn_runner;
 
+/* The library's version ("0.1.0"), for programs that report it. */
+const char *mn_version(void);
+
 /* ---- models ---------------------------------------------------------- */
 
 /* Loads and validates a .tflite file. Labels are read from
