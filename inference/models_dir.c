@@ -74,11 +74,11 @@ static int probe(const char *path, mn_model_facts *facts, char *why, size_t why_
     }
   }
   pthread_mutex_unlock(&probe_lock);
-  char err[MN_ERROR_MAX];
+  char err[MN_ERROR_MAX] = ""; /* written only on failure */
   const int ok = mn_model_probe(path, facts, err) == MN_OK;
   /* the message without the path, which the caller names */
   const char *cause = strncmp(err, path, strlen(path)) == 0 ? err + strlen(path) : err;
-  if (*cause == ':') cause += 2;
+  if (cause[0] == ':' && cause[1] == ' ') cause += 2;
   snprintf(why, why_size, "%.159s", ok ? "" : cause);
   pthread_mutex_lock(&probe_lock);
   probe_entry *e = &probe_cache[probe_next];
