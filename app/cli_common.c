@@ -32,13 +32,17 @@ int cli_parse_float(const char *s, float lo, float hi, float *out) {
   return 1;
 }
 
+void cli_print_version(const char *prog) {
+  printf("%s %s (libmobilenet %s)\n", prog, MN_PROGRAMS_VERSION, mn_version());
+}
+
 int cli_model_option(cli_model_options *o, int argc, char **argv, int *i, const char *prog) {
   const char *opt = argv[*i];
   static const char *const known[] = {"--models", "--model", "--alpha", "--dtype",
                                       "--resolution", "--threads", "--arch"};
   int which = -1;
   if (!strcmp(opt, "--version")) { /* every program's, like --help */
-    printf("%s %s (libmobilenet %s)\n", prog, MN_PROGRAMS_VERSION, mn_version());
+    cli_print_version(prog);
     exit(0);
   }
   for (int k = 0; k < 7; k++)

@@ -19,6 +19,9 @@ typedef struct {
 
 void cli_model_options_init(cli_model_options *o);
 
+/* "PROG 0.1.0 (libmobilenet 0.1.0)" on stdout: --version. */
+void cli_print_version(const char *prog);
+
 /* Handles --models, --model, --arch, --alpha, --dtype, --resolution, --threads
  * (argv[*i] is the option; its value is taken from argv[*i + 1]).
  * Returns 1 when consumed, 0 when not one of these, -1 on a bad value

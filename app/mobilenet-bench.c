@@ -759,7 +759,7 @@ static int run_sweep(const cli_model_options *mo, int all_archs, int runs, int j
   const int NP = all_archs ? sweep_grid(dir, every_arch, 5, mo->dtype, pt, &n_archs)
                            : sweep_grid(dir, &mo->arch, 1, mo->dtype, pt, &n_archs);
   if (NP == 0) {
-    fprintf(stderr, "%s: --sweep: no %s %s classifier in %s (scripts/fetch-models gets them, or "
+    fprintf(stderr, "%s: --sweep: no %s %s classifier in %s (mobilenet-fetch-models gets them, or "
                     "--models DIR)\n", prog, all_archs ? "MobileNet" : mn_arch_name(mo->arch), dtype,
             dir);
     return 2;

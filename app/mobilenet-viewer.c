@@ -867,7 +867,9 @@ rec_finish(app *a, gboolean complete, const char *why)
   g_strlcpy(extra, e->str, sizeof extra);
   g_string_free(e, TRUE);
   write_status(a, "record-done", extra);
-  if (removed)
+  if (removed && why)
+    show_message(a, TRUE, "recording failed: %s; nothing was recorded, %s removed", why, r->path);
+  else if (removed)
     show_message(a, FALSE, "nothing recorded%s: %s removed",
                  a->paused ? " (the video is paused)" : "", r->path);
   else if (complete)

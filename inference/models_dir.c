@@ -15,6 +15,9 @@
 
 #include "engine.h"
 
+/* How a user gets models, installed or in a source tree. */
+#define MN_FETCH_MODELS "mobilenet-fetch-models (scripts/fetch-models in a source tree)"
+
 #ifndef MN_DATADIR
 #define MN_DATADIR "/usr/local/share/mobilenet-live"
 #endif
@@ -171,7 +174,7 @@ mn_status mn_models_find(const char *dir, mn_arch arch, float alpha, mn_dtype dt
   char **names = tflite_names(dir, &n);
   if (!names) {
     snprintf(err, MN_ERROR_MAX,
-             "%s: models folder not found (run scripts/fetch-models, or give --models DIR)", dir);
+             "%s: models folder not found (run " MN_FETCH_MODELS ", or give --models DIR)", dir);
     return MN_ERR_NOT_FOUND;
   }
 
@@ -211,12 +214,12 @@ mn_status mn_models_find(const char *dir, mn_arch arch, float alpha, mn_dtype dt
       snprintf(found, sizeof found, "alphas found: %s", have);
     else
       snprintf(found, sizeof found, "no usable models%s",
-               bad.count ? "" : ": run scripts/fetch-models");
+               bad.count ? "" : ": run " MN_FETCH_MODELS);
     if (bad.count > bad.shown) snprintf(more, sizeof more, "; and %d more", bad.count - bad.shown);
     snprintf(err, MN_ERROR_MAX, "%s: no %s %s model with alpha %g (%s)%s%s%s%s", dir,
              mn_arch_name(arch), mn_dtype_name(dtype), alpha, found,
              bad.count ? "; unusable files skipped: " : "", bad.text, more,
-             bad.count ? " (scripts/fetch-models replaces them)" : "");
+             bad.count ? " (" MN_FETCH_MODELS " replaces them)" : "");
     st = MN_ERR_NOT_FOUND;
   } else {
     snprintf(path, size, "%s/%s", dir, names[best]);

@@ -297,6 +297,17 @@ main (int argc, char **argv)
   /* the plugin built beside this program, or installed with it */
   gst_mobilenet_app_find_plugin (MN_BUILD_DIR, MN_BUILD_PLUGIN_DIR, MN_INSTALLED_PLUGIN_DIR);
 #endif
+  /* --help and --version answer before GStreamer scans its plugins (whose
+   * warnings would end up in the manual page help2man makes of --help) */
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp (argv[i], "-h") || !strcmp (argv[i], "--help")) {
+      usage (stdout);
+      return 0;
+    } else if (!strcmp (argv[i], "--version")) {
+      cli_print_version (PROG);
+      return 0;
+    }
+  }
   gst_init (&argc, &argv);
   cli_model_options_init (&mo);
   for (int i = 1; i < argc; i++) {
@@ -306,10 +317,7 @@ main (int argc, char **argv)
       return 2;
     if (r > 0)
       continue;
-    if (!strcmp (a, "-h") || !strcmp (a, "--help")) {
-      usage (stdout);
-      return 0;
-    } else if (!strcmp (a, "--quiet")) {
+    if (!strcmp (a, "--quiet")) {
       quiet = TRUE;
     } else if (!strcmp (a, "--interval") || !strcmp (a, "--bitrate") || !strcmp (a, "--mode")
         || !strcmp (a, "--position")) {

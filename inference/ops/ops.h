@@ -60,7 +60,7 @@ int mn_build_check_multiplier(mn_builder *b, double multiplier, const char *what
  * type and quantization (per tensor, or one scale per channel along
  * channel_dim; int8 weights with zero point 0), each channel's
  * requantization multiplier (in * w[c] / out) and the bias scale, which must
- * be in * w[c]. */
+ * be in * w[c] within 0.02 output steps (TFLite's rule). */
 int mn_build_check_conv_params(mn_builder *b, const tfl_tensor *in, const tfl_tensor *w,
                                const tfl_tensor *bias, const tfl_tensor *out, int channels,
                                int channel_dim);

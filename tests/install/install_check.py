@@ -125,6 +125,17 @@ def main():
             rp = runpath(os.path.join(bin_, "mobilenet-classify")) or ""
             check(rp.startswith("$ORIGIN") or rp == os.path.join(prefix, libdir),
                   f"mobilenet-classify RUNPATH {rp!r}")
+        # the library the programs load is the installed one, not a copy
+        # installed on the system (e.g. from the Debian packages)
+        elves = [os.path.join(bin_, "mobilenet-classify")]
+        if has_plugin:
+            elves.append(os.path.join(plugdir, "libgstmobilenet.so"))
+        for elf in elves:
+            out = run(["ldd", elf], env=env)
+            resolved = [l.split("=>")[1].split("(")[0].strip() for l in out.stdout.splitlines()
+                        if "libmobilenet.so" in l and "=>" in l]
+            check(len(resolved) == 1 and resolved[0].startswith(dest),
+                  f"{os.path.basename(elf)} loads libmobilenet from the installed tree: {resolved}")
         for p in programs:
             if p == "mobilenet-fetch-models":
                 continue
@@ -163,15 +174,20 @@ def main():
             genv["GST_PLUGIN_PATH"] = plugdir
             genv["GST_REGISTRY"] = os.path.join(tmp, "registry.bin")
             genv.pop("GST_PLUGIN_PATH_1_0", None)
+            genv.pop("GST_REGISTRY_1_0", None)
+            # only the installed tree: a system-wide copy must not answer for it
+            genv["GST_PLUGIN_SYSTEM_PATH_1_0"] = ""
             out = run(["gst-inspect-1.0", "mobilenet"], env=genv)
+            filename = re.search(r"Filename\s+(\S+)", out.stdout)
             check(out.returncode == 0 and "mobilenetclassify" in out.stdout
-                  and "mobilenetoverlay" in out.stdout,
+                  and "mobilenetoverlay" in out.stdout
+                  and filename is not None and filename.group(1).startswith(dest),
                   "gst-inspect-1.0 loads the installed plugin (GST_PLUGIN_PATH="
                   + plugdir[len(dest):] + ")" + ("" if out.returncode == 0 else
                                                 ": " + out.stderr.strip()[:300]))
-            check(os.path.join(prefix, libdir).startswith("/usr/") or
-                  (runpath(os.path.join(plugdir, "libgstmobilenet.so")) or "").startswith("$ORIGIN")
-                  or plugins_opt != "", "plugin RUNPATH finds libmobilenet")
+            if prefix != "/usr" and plugins_opt == "":
+                rp = runpath(os.path.join(plugdir, "libgstmobilenet.so")) or ""
+                check(rp == "$ORIGIN/..", f"plugin RUNPATH {rp!r} finds libmobilenet beside it")
 
         # -- with models: classify with the installed programs
         shared = shared_dir()

@@ -181,7 +181,8 @@ main(int argc, char **argv)
   }
   memset(&s, 0, sizeof s);
   s.rand = argc > 3 ? g_rand_new_with_seed((guint32) strtoul(argv[3], NULL, 10)) : g_rand_new();
-  const int n = mn_models_list(argv[1], entries, 256);
+  int n = mn_models_list(argv[1], entries, 256);
+  if (n > 256) n = 256; /* the count of files; the first 256 were written */
   for (int i = 0; i < n && s.n_combos < 256; i++) {
     combo c = { entries[i].arch, entries[i].alpha, entries[i].dtype };
     if (c.arch != MN_ARCH_OTHER && entries[i].classes > 0)
