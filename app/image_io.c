@@ -434,13 +434,26 @@ static int bmp_complete(const uint8_t *d, size_t n)
     bpp = le16(d + 28);
     compression = le32(d + 30);
   }
-  if (compression != 0 && compression != 3 && compression != 6) return 1; /* RLE etc. */
+  /* RLE: stb_image refuses it with its own message. Every other value it
+   * reads as uncompressed rows (bmp_compression_known refuses the unknown). */
+  if (compression == 1 || compression == 2) return 1;
   if (w <= 0 || w > IMAGE_MAX_SIDE || h == 0 || bpp == 0 || bpp > 32) return 1;
   if (h < 0) h = -h;
   /* Rows are padded to 4 bytes; the last row's padding may be missing. */
   unsigned long long row = ((unsigned long long)w * bpp + 7) / 8;
   unsigned long long stride = ((unsigned long long)w * bpp + 31) / 32 * 4;
   return (unsigned long long)n >= offset + stride * (unsigned long long)(h - 1) + row;
+}
+
+/* The BMP compression field is one stb_image and Pillow know (none, RLE8,
+ * RLE4, bit fields, alpha bit fields); stb_image reads any other value as
+ * uncompressed rows, 87 megapixels of zeros from a 37-byte file. 1 when
+ * known (or no field), else 0 with the value in *value. */
+static int bmp_compression_known(const uint8_t *d, size_t n, uint32_t *value)
+{
+  if (n < 34 || le32(d + 14) < 40) return 1;
+  *value = le32(d + 30);
+  return *value <= 3 || *value == 6;
 }
 
 /* Skips GIF data sub-blocks from *i; 0 if the data ends first. */
@@ -602,6 +615,11 @@ static int load_stb(const uint8_t *data, size_t size, const char *name, image_fo
     set_error(err, name, png_bad == -1 ? "corrupt PNG: bad CRC in chunk %s"
                                        : "truncated PNG: chunk %s runs past the end of the data",
               chunk);
+    goto done;
+  }
+  uint32_t compression = 0;
+  if (fmt == FMT_BMP && !bmp_compression_known(data, size, &compression)) {
+    set_error(err, name, "unsupported BMP compression %u", (unsigned)compression);
     goto done;
   }
   if ((fmt == FMT_BMP && !bmp_complete(data, size)) ||

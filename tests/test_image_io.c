@@ -1242,6 +1242,13 @@ START_TEST(implausible_sizes_refused)
   jpeg[sof + 5] = jpeg[sof + 7] = 9000 >> 8;
   jpeg[sof + 6] = jpeg[sof + 8] = 9000 & 255;
   expect_refused("tiny.jpg", jpeg, size, "JPEG declares 9000x9000 pixels");
+  /* A 37-byte BMP of 9472x9250 8-bit pixels whose compression field is no
+   * known value (scripts/fuzz found it): stb_image reads it as uncompressed
+   * rows of zeros, 87 megapixels of them. */
+  static const uint8_t bmp37[37] = {
+    'B', 'M', 0x5e, 0, 0, 0, 0, 0, 0, 0, 0x0a, 0x44, 0, 0, 0x28, 0, 0, 0, 0, 0x25, 0, 0,
+    0xde, 0xdb, 0xff, 0xff, 1, 0, 8, 0, 3, 0, 0, 0xff, 1, 0xff, 2};
+  expect_refused("bitfields.bmp", bmp37, sizeof bmp37, "unsupported BMP compression 4278190083");
   free(jpeg);
   free(src);
 }
