@@ -1616,9 +1616,9 @@ main(int argc, char **argv)
 
   the_app = a;
   a->t_start = now_us();
-#if defined(MN_BUILD_DIR) && defined(MN_BUILD_PLUGIN_DIR) && defined(MN_INSTALLED_PLUGIN_DIR)
+#if defined(MN_BUILD_PLUGIN_DIR) && defined(MN_INSTALLED_PLUGIN_DIR)
   /* the plugin built beside this program, or installed with it */
-  gst_mobilenet_app_find_plugin(MN_BUILD_DIR, MN_BUILD_PLUGIN_DIR, MN_INSTALLED_PLUGIN_DIR);
+  gst_mobilenet_app_find_plugin(MN_BUILD_PLUGIN_DIR, MN_INSTALLED_PLUGIN_DIR);
 #endif
   rc = parse_options(a, argc, argv);
   if (rc)

@@ -6,7 +6,6 @@
 #include "gstmobilenetapp.h"
 
 #include <limits.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -31,25 +30,30 @@ add_plugin_path (const gchar * dir, gboolean first)
 }
 
 void
-gst_mobilenet_app_find_plugin (const gchar * build_dir, const gchar * build_plugin_dir,
-    const gchar * installed_plugin_dir)
+gst_mobilenet_app_find_plugin (const gchar * build_plugin_dir, const gchar * installed_plugin_dir)
 {
-  char exe[PATH_MAX], build[PATH_MAX];
+  char exe[PATH_MAX];
   ssize_t n = readlink ("/proc/self/exe", exe, sizeof exe - 1);
-  gchar *dir, *installed = NULL, *plugin = NULL;
+  gchar *dir, *marker, *build = NULL, *installed = NULL, *plugin = NULL;
 
   if (n <= 0)
     return;
   exe[n] = '\0';
   dir = g_path_get_dirname (exe);
-  /* only the program of this build folder: a copy installed elsewhere must
-   * not pick up a build tree that happens to still exist */
-  if (build_dir && build_plugin_dir && realpath (build_dir, build)
-      && strcmp (dir, build) == 0 && g_file_test (build_plugin_dir, G_FILE_TEST_IS_DIR)) {
-    add_plugin_path (build_plugin_dir, TRUE);
+  /* A meson build folder holds meson-private/ at its top, one level above
+   * the programs; an installed tree does not. No build path is compiled in,
+   * so installed programs do not depend on where they were built. */
+  marker = g_build_filename (dir, "..", "meson-private", NULL);
+  if (build_plugin_dir && g_file_test (marker, G_FILE_TEST_IS_DIR)) {
+    build = g_build_filename (dir, build_plugin_dir, NULL);
+    plugin = g_build_filename (build, "libgstmobilenet.so", NULL);
+  }
+  if (plugin && g_file_test (plugin, G_FILE_TEST_EXISTS)) {
+    add_plugin_path (build, TRUE);
   } else if (installed_plugin_dir && *installed_plugin_dir) {
     /* installed in a prefix GStreamer does not search ($HOME/.local, /opt):
      * the plugin installed with it, after the user's own folders */
+    g_free (plugin);
     installed = g_path_is_absolute (installed_plugin_dir)
         ? g_strdup (installed_plugin_dir)
         : g_build_filename (dir, installed_plugin_dir, NULL);
@@ -59,6 +63,8 @@ gst_mobilenet_app_find_plugin (const gchar * build_dir, const gchar * build_plug
   }
   g_free (plugin);
   g_free (installed);
+  g_free (build);
+  g_free (marker);
   g_free (dir);
 }
 

@@ -293,9 +293,9 @@ main (int argc, char **argv)
   int status;
   gboolean started = FALSE;
 
-#if defined(MN_BUILD_DIR) && defined(MN_BUILD_PLUGIN_DIR) && defined(MN_INSTALLED_PLUGIN_DIR)
+#if defined(MN_BUILD_PLUGIN_DIR) && defined(MN_INSTALLED_PLUGIN_DIR)
   /* the plugin built beside this program, or installed with it */
-  gst_mobilenet_app_find_plugin (MN_BUILD_DIR, MN_BUILD_PLUGIN_DIR, MN_INSTALLED_PLUGIN_DIR);
+  gst_mobilenet_app_find_plugin (MN_BUILD_PLUGIN_DIR, MN_INSTALLED_PLUGIN_DIR);
 #endif
   /* --help and --version answer before GStreamer scans its plugins (whose
    * warnings would end up in the manual page help2man makes of --help) */
