@@ -202,24 +202,25 @@ mn_status mn_model_load_labels(mn_model *m, const char *path, char err[MN_ERROR_
     return MN_ERR_IO;
   }
   char **lines = calloc(1001, sizeof *lines);
-  int n = 0;
+  int n = 0, oom = !lines, too_many = 0;
   char buf[1024];
   mn_status st = MN_OK;
-  while (lines && fgets(buf, sizeof buf, f)) {
+  while (!oom && fgets(buf, sizeof buf, f)) {
     buf[strcspn(buf, "\r\n")] = '\0';
-    if (n == 1001) {
-      n++;
+    if (n == 1001) { /* one more than any label file: stop reading */
+      too_many = 1;
       break;
     }
-    if (!(lines[n++] = strdup(buf))) break;
+    if (!(lines[n] = strdup(buf))) oom = 1;
+    else n++;
   }
   fclose(f);
-  if (!lines || (n > 0 && !lines[n - 1])) {
+  if (oom) {
     snprintf(err, MN_ERROR_MAX, "%s: out of memory", path);
     st = MN_ERR_MEMORY;
-  } else if (n != 1000 && n != 1001) {
-    snprintf(err, MN_ERROR_MAX, "%s: %d lines, expected 1000 or 1001 (background first)", path,
-             n);
+  } else if (too_many || (n != 1000 && n != 1001)) {
+    snprintf(err, MN_ERROR_MAX, "%s: %s%d lines, expected 1000 or 1001 (background first)", path,
+             too_many ? "more than " : "", n);
     st = MN_ERR_FORMAT;
   }
   if (st != MN_OK) {

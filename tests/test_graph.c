@@ -732,6 +732,48 @@ START_TEST(test_pool_fc_softmax) {
 }
 END_TEST
 
+/* The label file beside a model: 1000 lines, or 1001 with "background"
+ * first (dropped); any other count is refused, and a file far longer than
+ * any label file is refused without reading it all (scripts/fuzz found the
+ * reader writing past its table on line 1002). */
+static mn_status load_labels_lines(mn_model *m, int n, char err[MN_ERROR_MAX]) {
+  char path[4200];
+  snprintf(path, sizeof path, "%s/labels-%d.txt", temp_dir, n);
+  FILE *f = fopen(path, "w");
+  ck_assert_ptr_nonnull(f);
+  for (int i = 0; i < n; i++) fprintf(f, "%s%d\n", i == 0 && n == 1001 ? "background" : "class ", i);
+  fclose(f);
+  const mn_status st = mn_model_load_labels(m, path, err);
+  if (!keep_files) unlink(path);
+  return st;
+}
+
+START_TEST(test_label_files) {
+  tgraph t;
+  tgraph_init(&t, KIND_F32, MN_ARITH_LITERT, 1, sizes);
+  tval *x = tg_conv(&t, tg_input(&t), 8, STEM);
+  tval *classes = tg_conv(&t, tg_global_pool(&t, x, 1), 1000,
+                          (conv_spec){1, 1, 1, 1, TFL_ACT_NONE, 0, 0});
+  char *path = write_graph(&t, classes, "labels");
+  mn_model *m = NULL;
+  char err[MN_ERROR_MAX];
+  ck_assert_int_eq(mn_model_load(path, &m, err), MN_OK);
+  ck_assert_int_eq(load_labels_lines(m, 1000, err), MN_OK);
+  ck_assert_str_eq(mn_model_class_label(m, 3), "class 3");
+  ck_assert_int_eq(load_labels_lines(m, 1001, err), MN_OK);
+  ck_assert_str_eq(mn_model_class_label(m, 3), "class 4"); /* background dropped */
+  ck_assert_int_eq(load_labels_lines(m, 999, err), MN_ERR_FORMAT);
+  ck_assert_msg(strstr(err, "999 lines, expected 1000 or 1001") != NULL, "%s", err);
+  ck_assert_int_eq(load_labels_lines(m, 5000, err), MN_ERR_FORMAT);
+  ck_assert_msg(strstr(err, "more than 1001 lines") != NULL, "%s", err);
+  ck_assert_str_eq(mn_model_class_label(m, 3), "class 4"); /* the good labels kept */
+  mn_model_free(m);
+  if (!keep_files) unlink(path);
+  free(path);
+  tgraph_free(&t);
+}
+END_TEST
+
 /* ---- crafted bad graphs ---------------------------------------------------------- */
 
 /* Loads a graph that must be refused; the message names what it says. */
@@ -963,6 +1005,9 @@ static Suite *graph_suite(void) {
   tcase_add_loop_test(tc, test_pool_fc_softmax, 0, n);
   tcase_add_test(tc, test_deprecated_codes);
   suite_add_tcase(s, tc);
+  TCase *tl = tcase_create("labels");
+  tcase_add_test(tl, test_label_files);
+  suite_add_tcase(s, tl);
   TCase *tb = tcase_create("refused");
   tcase_add_test(tb, test_refused_graphs);
   suite_add_tcase(s, tb);
