@@ -303,8 +303,8 @@ END_TEST
 
 static const int dw_sizes[][2] = {{1, 1}, {1, 2},  {2, 3},  {3, 1},  {3, 3},
                                   {5, 7}, {8, 13}, {11, 4}, {16, 16}};
-static const int dw_channels[] = {1, 3, 15, 16, 17, 33, 64, 1024};
-static const int dw_k[] = {3, 5, 1};
+static const int dw_channels[] = {1, 3, 8, 15, 16, 17, 24, 33, 64, 1024};
+static const int dw_k[] = {3, 5, 1, 7};
 
 /* mn_dw_period: a multiple of both c and 16 (whole vectors of every level). */
 START_TEST(test_dw_period) {
@@ -355,6 +355,30 @@ START_TEST(test_f32_dwconv) {
                     "reference %.9g",
                     mn_isa_name(kern->isa), geom_str(&g, gs, sizeof gs), a, e / row, (e % row) / c,
                     e % c, out[e], ref[e]);
+            if (mn_dw_padded_ok(&g)) { /* the padded path: rows padded in two parts */
+              const size_t prow = mn_dw_padded_row(&g);
+              CHECK(prow >= (size_t)(g.in_w + g.pad_left) * c &&
+                        prow >= (size_t)((g.out_w - 1) * g.stride + g.kw) * c,
+                    "mn_dw_padded_row %s = %zu", geom_str(&g, gs, sizeof gs), prow);
+              float *padded = xmalloc(sizeof(float) * prow * (size_t)g.in_h);
+              fill_sentinel(padded, prow * (size_t)g.in_h);
+              const int r = rng_int(0, g.in_h);
+              mn_f32_dw_pad_rows(&g, in, padded, r, g.in_h);
+              mn_f32_dw_pad_rows(&g, in, padded, 0, r);
+              fill_sentinel(out, n_out);
+              kern->f32_dwconv_padded(&g, padded, wp, out, lo, hi, 0, a);
+              for (size_t e = (size_t)a * row; e < n_out; e++)
+                CHECK(is_sentinel(out[e]), "%s f32_dwconv_padded %s: rows [0,%d) wrote element %zu",
+                      mn_isa_name(kern->isa), geom_str(&g, gs, sizeof gs), a, e);
+              kern->f32_dwconv_padded(&g, padded, wp, out, lo, hi, a, g.out_h);
+              for (size_t e = 0; e < n_out; e++)
+                if (!close_enough(out[e], ref[e], g.kh * g.kw))
+                  ck_abort_msg("%s f32_dwconv_padded %s split %d: out[y=%zu x=%zu c=%zu] = %.9g, "
+                               "reference %.9g",
+                               mn_isa_name(kern->isa), geom_str(&g, gs, sizeof gs), a, e / row,
+                               (e % row) / c, e % c, out[e], ref[e]);
+              free(padded);
+            }
             free(in), free(w), free(wp), free(bias), free(ref), free(out);
           }
 }

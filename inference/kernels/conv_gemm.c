@@ -28,6 +28,32 @@ void mn_f32_dw_pack(int kh, int kw, int c, const float *w, const float *bias, fl
   for (int j = 0; j < L; j++) packed[(size_t)taps * L + j] = bias ? bias[j % c] : 0.0f;
 }
 
+int mn_dw_padded_ok(const mn_conv_geom *g) {
+  return (g->kw == 3 || g->kw == 5 || g->kw == 7) && g->kh >= 1 && g->kh <= 7 &&
+         (g->stride == 1 || g->stride == 2) && g->in_c % 8 == 0 && g->out_c == g->in_c &&
+         g->pad_left >= 0 && g->pad_top >= 0 && g->out_w >= 1;
+}
+
+/* Wide enough for the input after pad_left zero columns and for the last
+ * output's window. */
+static int padded_cols(const mn_conv_geom *g) {
+  const int a = g->pad_left + g->in_w, b = (g->out_w - 1) * g->stride + g->kw;
+  return a > b ? a : b;
+}
+
+size_t mn_dw_padded_row(const mn_conv_geom *g) { return (size_t)padded_cols(g) * g->in_c; }
+
+void mn_f32_dw_pad_rows(const mn_conv_geom *g, const float *in, float *padded, int r0, int r1) {
+  const size_t C = (size_t)g->in_c, left = (size_t)g->pad_left * C, row = (size_t)g->in_w * C;
+  const size_t prow = mn_dw_padded_row(g);
+  for (int r = r0; r < r1; r++) {
+    float *p = padded + (size_t)r * prow;
+    memset(p, 0, left * sizeof *p);
+    memcpy(p + left, in + (size_t)r * row, row * sizeof *p);
+    memset(p + left + row, 0, (prow - left - row) * sizeof *p);
+  }
+}
+
 void mn_u8_dw_pack(int kh, int kw, int c, const uint8_t *w, int32_t w_zp, const int32_t *bias,
                    int32_t *packed) {
   const int L = mn_dw_period(c), taps = kh * kw;

@@ -148,6 +148,131 @@ static void f32_dwkxk_interior_cvec(const float *const *rows, int kh, int kw, in
   }
 }
 
+/* ---- KxK depthwise on a horizontally padded input ---------------------------
+ * The input rows copied with zero columns on both sides (mn_f32_dw_pad_rows)
+ * have no left or right border: every pixel takes the register-blocked
+ * path. P output pixels of one channel vector keep their sums in registers;
+ * each input column of a kernel row is loaded once and meets the (up to KW)
+ * weights of the outputs whose window covers it, so loads stay well below
+ * the FMAs. KW, S and P are constants in every instance (full unrolling).
+ * Each output is one FMA chain in (ky, kx) order, like the other paths. */
+#define DEFINE_DWP_BLOCK(NAME, VT, VTU, CLAMP)                                                  \
+  static inline __attribute__((always_inline)) void NAME(                                      \
+      const float *const *rows, int nky, const float *w, int L, size_t C, const float *bias,    \
+      float *o, VT vlo, VT vhi, const int KW, const int S, const int P) {                       \
+    VT acc[8];                                                                                  \
+    const VT b = *(const VTU *)bias;                                                            \
+    _Pragma("GCC unroll 8") for (int p = 0; p < P; p++) acc[p] = b;                             \
+    for (int ky = 0; ky < nky; ky++) {                                                          \
+      const float *r = rows[ky], *wr = w + (size_t)ky * KW * L;                                 \
+      VT wv[7];                                                                                 \
+      _Pragma("GCC unroll 7") for (int k = 0; k < KW; k++) wv[k] = *(const VTU *)(wr + (size_t)k * L); \
+      _Pragma("GCC unroll 32") for (int j = 0; j < (P - 1) * S + KW; j++) {                     \
+        const VT in = *(const VTU *)(r + (size_t)j * C);                                        \
+        _Pragma("GCC unroll 8") for (int p = 0; p < P; p++) {                                   \
+          const int k = j - p * S;                                                              \
+          if (k >= 0 && k < KW) acc[p] += in * wv[k];                                           \
+        }                                                                                       \
+      }                                                                                         \
+    }                                                                                           \
+    _Pragma("GCC unroll 8") for (int p = 0; p < P; p++)                                         \
+      *(VTU *)(o + (size_t)p * C) = CLAMP(acc[p], vlo, vhi);                                    \
+  }
+
+static inline vf8 clamp_vf8(vf8 v, vf8 lo, vf8 hi) {
+  vi8 m = v < lo;
+  v = (vf8)(((vi8)v & ~m) | ((vi8)lo & m));
+  m = v > hi;
+  return (vf8)(((vi8)v & ~m) | ((vi8)hi & m));
+}
+DEFINE_DWP_BLOCK(dwp_block, vf, vf_u, clamp_vf)
+#if VW > 8
+DEFINE_DWP_BLOCK(dwp_block8, vf8, vf8_u, clamp_vf8)
+#endif
+
+/* One output row, channel vectors [c0, c1) of width W: blocks of 8 pixels
+ * (the last one moved back to end at the row's end: it recomputes a few
+ * pixels rather than needing a tail), 7, or 4 and 1 for narrower rows. */
+#define DEFINE_DWP_ROW(NAME, BLOCK, VT, W)                                                      \
+  static inline __attribute__((always_inline)) void NAME(                                      \
+      const float *const *rows, int nky, const float *w, int L, int C, int c0, int c1,          \
+      const float *bias, int out_w, float *o, float lo, float hi, const int KW, const int S) {  \
+    const VT vlo = (VT){0} + lo, vhi = (VT){0} + hi;                                            \
+    const float *pr[7];                                                                         \
+    for (int cv = c0; cv + (W) <= c1; cv += (W)) {                                              \
+      int x = 0;                                                                                \
+      for (;;) {                                                                                \
+        const int left = out_w - x;                                                             \
+        const int P = left >= 8 ? 8 : out_w >= 8 ? 8 : left == 7 ? 7 : left >= 4 ? 4 : out_w >= 4 ? 4 : 1; \
+        if (x + P > out_w) x = out_w - P;                                                       \
+        for (int ky = 0; ky < nky; ky++) pr[ky] = rows[ky] + ((size_t)x * S) * C + cv;          \
+        float *ox = o + (size_t)x * C + cv;                                                     \
+        const float *wc = w + cv, *bc = bias + cv;                                              \
+        if (P == 8) BLOCK(pr, nky, wc, L, C, bc, ox, vlo, vhi, KW, S, 8);                       \
+        else if (P == 7) BLOCK(pr, nky, wc, L, C, bc, ox, vlo, vhi, KW, S, 7);                  \
+        else if (P == 4) BLOCK(pr, nky, wc, L, C, bc, ox, vlo, vhi, KW, S, 4);                  \
+        else BLOCK(pr, nky, wc, L, C, bc, ox, vlo, vhi, KW, S, 1);                              \
+        x += P;                                                                                 \
+        if (x >= out_w) break;                                                                  \
+      }                                                                                         \
+    }                                                                                           \
+  }
+DEFINE_DWP_ROW(dwp_row, dwp_block, vf, VW)
+#if VW > 8
+DEFINE_DWP_ROW(dwp_row8, dwp_block8, vf8, 8)
+#endif
+
+#define DEFINE_DWP_SHAPE(KW_, S_)                                                               \
+  static void dwp_row_k##KW_##s##S_(const float *const *rows, int nky, const float *w, int L,  \
+                                    int C, const float *bias, int out_w, float *o, float lo,    \
+                                    float hi) {                                                 \
+    const int cvec = C / VW * VW;                                                               \
+    dwp_row(rows, nky, w, L, C, 0, cvec, bias, out_w, o, lo, hi, KW_, S_);                      \
+    DWP_ROW8_TAIL(KW_, S_)                                                                      \
+  }
+#if VW > 8
+#define DWP_ROW8_TAIL(KW_, S_) dwp_row8(rows, nky, w, L, C, cvec, C, bias, out_w, o, lo, hi, KW_, S_);
+#else
+#define DWP_ROW8_TAIL(KW_, S_)
+#endif
+DEFINE_DWP_SHAPE(3, 1)
+DEFINE_DWP_SHAPE(3, 2)
+DEFINE_DWP_SHAPE(5, 1)
+DEFINE_DWP_SHAPE(5, 2)
+DEFINE_DWP_SHAPE(7, 1)
+DEFINE_DWP_SHAPE(7, 2)
+
+void k_f32_dwconv_padded(const mn_conv_geom *g, const float *padded, const float *w,
+                         float *out, float lo, float hi, int y0, int y1) {
+  const int C = g->in_c, L = mn_dw_period(C);
+  const size_t prow = mn_dw_padded_row(g);
+  const float *bias = w + (size_t)g->kh * g->kw * L;
+  typedef void (*row_fn)(const float *const *, int, const float *, int, int, const float *, int,
+                         float *, float, float);
+  static const row_fn fns[3][2] = {{dwp_row_k3s1, dwp_row_k3s2},
+                                   {dwp_row_k5s1, dwp_row_k5s2},
+                                   {dwp_row_k7s1, dwp_row_k7s2}};
+  const row_fn fn = fns[g->kw / 2 - 1][g->stride - 1];
+  for (int y = y0; y < y1; y++) {
+    const int iy = y * g->stride - g->pad_top;
+    /* the kernel rows inside the input: the others meet the zero padding */
+    const int ky0 = iy < 0 ? -iy : 0;
+    const int ky1 = iy + g->kh > g->in_h ? g->in_h - iy : g->kh;
+    float *o = out + (size_t)y * g->out_w * C;
+    if (ky1 <= ky0) { /* the window misses the input: the bias alone */
+      for (int x = 0; x < g->out_w; x++)
+        for (int c = 0; c < C; c++) {
+          const float v = bias[c];
+          o[(size_t)x * C + c] = v < lo ? lo : v > hi ? hi : v;
+        }
+      continue;
+    }
+    const float *rows[7];
+    for (int ky = ky0; ky < ky1; ky++) rows[ky - ky0] = padded + (size_t)(iy + ky) * prow;
+    fn(rows, ky1 - ky0, w + (size_t)ky0 * g->kw * L, L, C, bias, g->out_w, o, lo, hi);
+  }
+}
+
 void k_f32_dwconv(const mn_conv_geom *g, const float *in, const float *w, float *out,
                        float lo, float hi, int y0, int y1) {
   const int C = g->in_c, L = mn_dw_period(C);

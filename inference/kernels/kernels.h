@@ -171,6 +171,15 @@ void mn_u8_dwconv_ref(const mn_conv_geom *g, const uint8_t *in, const uint8_t *w
 int mn_dw_period(int c);
 /* w: [kh][kw][c] -> [kh * kw + 1][period]: the taps, then the bias */
 void mn_f32_dw_pack(int kh, int kw, int c, const float *w, const float *bias, float *packed);
+/* The float KxK depthwise kernel on padded rows (f32_dwconv_padded): the
+ * input rows copied with zero columns on both sides, so that no output
+ * pixel is a border case. For 3x3, 5x5 and 7x7 windows (any kh up to 7),
+ * stride 1 or 2, channels a multiple of 8. */
+int mn_dw_padded_ok(const mn_conv_geom *g);
+/* floats in one padded row */
+size_t mn_dw_padded_row(const mn_conv_geom *g);
+/* input rows [r0, r1) into their padded copies (padded: in_h padded rows) */
+void mn_f32_dw_pad_rows(const mn_conv_geom *g, const float *in, float *padded, int r0, int r1);
 /* w: uint8 [kh][kw][c] -> int32 [kh * kw + 1][period] of (q - w_zp), then the bias */
 void mn_u8_dw_pack(int kh, int kw, int c, const uint8_t *w, int32_t w_zp, const int32_t *bias,
                    int32_t *packed);
@@ -223,6 +232,9 @@ typedef struct {
   mn_f32_conv1p_fn (*f32_conv1p_for)(int out_c, int nr);
   void (*f32_dwconv)(const mn_conv_geom *g, const float *in, const float *packed, float *out,
                      float lo, float hi, int y0, int y1);
+  /* the same on rows padded by mn_f32_dw_pad_rows, where mn_dw_padded_ok */
+  void (*f32_dwconv_padded)(const mn_conv_geom *g, const float *padded, const float *packed,
+                            float *out, float lo, float hi, int y0, int y1);
   void (*u8_dwconv)(const mn_conv_geom *g, const uint8_t *in, const int32_t *packed,
                     uint8_t *out, const mn_requant *rq, int y0, int y1);
   mn_u8_gemm u8_gemm;

@@ -103,6 +103,7 @@ void U8_GEMM_NAME(int mr, int nc, int k, const uint8_t *a, size_t a_stride, cons
 /* ---- the other kernels of the table, one family per file (k_: this level's) - */
 #define k_f32_conv1p_for ISA_NAME(mn_f32_conv1p_for)
 #define k_f32_dwconv ISA_NAME(mn_f32_dwconv)
+#define k_f32_dwconv_padded ISA_NAME(mn_f32_dwconv_padded)
 #define k_u8_dwconv ISA_NAME(mn_u8_dwconv)
 #define k_requantize_row ISA_NAME(mn_requantize_row_simd)
 #define k_requantize_row_fp32 ISA_NAME(mn_requantize_row_fp32)
@@ -119,6 +120,8 @@ void U8_GEMM_NAME(int mr, int nc, int k, const uint8_t *a, size_t a_stride, cons
 mn_f32_conv1p_fn k_f32_conv1p_for(int out_c, int nr);                               /* conv1p_f32.c */
 void k_f32_dwconv(const mn_conv_geom *g, const float *in, const float *w, float *out, float lo,
                 float hi, int y0, int y1);                                       /* dwconv_f32.c */
+void k_f32_dwconv_padded(const mn_conv_geom *g, const float *padded, const float *w, float *out,
+                         float lo, float hi, int y0, int y1);                    /* dwconv_f32.c */
 void k_u8_dwconv(const mn_conv_geom *g, const uint8_t *in, const int32_t *w, uint8_t *out,
                const mn_requant *rq, int y0, int y1);                            /* dwconv_u8.c */
 void k_requantize_row(const int32_t *acc, int n, const mn_requant *rq, uint8_t *out); /* requantize.c */

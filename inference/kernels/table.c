@@ -13,6 +13,7 @@ const mn_kernels ISA_NAME(mn_kernels) = {
 #endif
     .f32_conv1p_for = k_f32_conv1p_for,
     .f32_dwconv = k_f32_dwconv,
+    .f32_dwconv_padded = k_f32_dwconv_padded,
     .u8_dwconv = k_u8_dwconv,
 #if defined(__AVX512VNNI__)
     .u8_gemm = {"mn_u8_gemm_8x32c4__avx512vnni", 8, 32, MN_U8_PACK_S8X4,

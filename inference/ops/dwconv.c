@@ -48,13 +48,39 @@ static void dw_rows(const mn_exec *x, const mn_node *n, const mn_conv_geom *g, v
     x->kernels->u8_dwconv(g, in, s->wq, out, &s->rq, y0, y1);
 }
 
+/* Float windows other than 3x3 run on a padded copy of the input (the 3x3
+ * kernel has its own fast border handling): 5x5 border pixels are a third
+ * of a 14x14 map and most of a 7x7 one. */
+static int padded(const mn_exec *x, const mn_node *n, const mn_conv_geom *g) {
+  const dw_state *s = n->state;
+  return x->model->values[n->out].type == MN_VAL_F32 && !(s->kh == 3 && s->kw == 3) &&
+         mn_dw_padded_ok(g);
+}
+
 static void dw_run(const mn_exec *x, const mn_node *n, int ith, int nth) {
   const dw_state *s = n->state;
-  const mn_dims *outd = &x->dims[n->out];
-  const mn_conv_geom g = geometry(s, &x->dims[n->in[0]], outd);
+  const mn_dims *outd = &x->dims[n->out], *ind = &x->dims[n->in[0]];
+  const mn_conv_geom g = geometry(s, ind, outd);
   int a, b;
+  if (padded(x, n, &g)) {
+    float *pad = x->scratch[n - x->model->nodes];
+    mn_split(ind->h, ith, nth, &a, &b);
+    mn_f32_dw_pad_rows(&g, x->ptr[n->in[0]], pad, a, b);
+#pragma omp barrier
+    mn_split(outd->h, ith, nth, &a, &b);
+    x->kernels->f32_dwconv_padded(&g, pad, s->w, x->ptr[n->out], s->lo, s->hi, a, b);
+    return;
+  }
   mn_split(outd->h, ith, nth, &a, &b);
   dw_rows(x, n, &g, x->ptr[n->out], a, b);
+}
+
+static size_t dw_scratch(const mn_model *m, const mn_node *n, const mn_dims *dims) {
+  const dw_state *s = n->state;
+  const mn_conv_geom g = geometry(s, &dims[n->in[0]], &dims[n->out]);
+  const mn_exec x = {m, m->kernels, NULL, dims, NULL};
+  if (!padded(&x, n, &g)) return 0;
+  return mn_dw_padded_row(&g) * (size_t)g.in_h * sizeof(float) + 64;
 }
 
 void mn_dwconv_run_rows(const mn_exec *x, const mn_node *n, int y0, int rows, void *band) {
@@ -90,8 +116,8 @@ static int dw_pixel_share(const mn_exec *x, const mn_node *n, int ith, int nth, 
   return 1;
 }
 
-const mn_op_class mn_op_dwconv = {"dwconv", dw_infer, dw_run, dw_describe, NULL, dw_free, NULL,
-                                  dw_pixel_share};
+const mn_op_class mn_op_dwconv = {"dwconv", dw_infer, dw_run, dw_describe, dw_scratch, dw_free,
+                                  NULL, dw_pixel_share};
 
 int mn_build_dwconv(mn_builder *b) {
   const tfl_op *op = &b->tfl->ops[b->op];
