@@ -831,11 +831,13 @@ END_TEST
 /* ---- average pool -------------------------------------------------------------- */
 
 /* float: mean in double then clamped; channel ranges [0, c0) and [c0, c) with
- * the first call leaving the rest alone. */
+ * the first call leaving the rest alone. The loop's level runs the fast
+ * kernel (sums in float) and the reference (in double). */
 START_TEST(test_f32_avgpool) {
-  rng_seed(0xa9);
-  const int pixels[] = {1, 2, 16, 49, 64};
-  const int channels[] = {1, 3, 16, 17, 256, 1024};
+  const mn_kernels *kern = kernels_at(_i);
+  rng_seed(0xa9 + (uint64_t)_i);
+  const int pixels[] = {1, 2, 16, 49, 64, 196};
+  const int channels[] = {1, 3, 16, 17, 40, 72, 256, 1024};
   for (int pi = 0; pi < COUNT(pixels); pi++)
     for (int ci = 0; ci < COUNT(channels); ci++)
       for (int cl = 0; cl < 2; cl++) {
@@ -844,19 +846,24 @@ START_TEST(test_f32_avgpool) {
         float *in = xmalloc(sizeof(float) * (size_t)p * c), *out = xmalloc(sizeof(float) * c);
         fill_f32(in, (size_t)p * c, -3.0f, 9.0f);
         const int c0 = rng_int(0, c);
-        fill_sentinel(out, c);
-        mn_f32_avgpool(in, p, c, out, lo, hi, 0, c0);
-        for (int ch = c0; ch < c; ch++)
-          CHECK(is_sentinel(out[ch]), "avgpool [0,%d) wrote channel %d", c0, ch);
-        mn_f32_avgpool(in, p, c, out, lo, hi, c0, c);
-        for (int ch = 0; ch < c; ch++) {
-          double s = 0.0;
-          for (int q = 0; q < p; q++) s += in[(size_t)q * c + ch];
-          float want = (float)(s / p);
-          want = want < lo ? lo : want > hi ? hi : want;
-          CHECK(close_enough(out[ch], want, 1),
-                "f32 avgpool %d px x %d ch, channel %d: %.9g, expected %.9g", p, c, ch, out[ch],
-                want);
+        for (int fast = 0; fast <= 1; fast++) {
+          const char *name = fast ? mn_isa_name(kern->isa) : "reference";
+          fill_sentinel(out, c);
+          if (fast) kern->f32_avgpool(in, p, c, out, lo, hi, 0, c0);
+          else mn_f32_avgpool(in, p, c, out, lo, hi, 0, c0);
+          for (int ch = c0; ch < c; ch++)
+            CHECK(is_sentinel(out[ch]), "%s avgpool [0,%d) wrote channel %d", name, c0, ch);
+          if (fast) kern->f32_avgpool(in, p, c, out, lo, hi, c0, c);
+          else mn_f32_avgpool(in, p, c, out, lo, hi, c0, c);
+          for (int ch = 0; ch < c; ch++) {
+            double s = 0.0;
+            for (int q = 0; q < p; q++) s += in[(size_t)q * c + ch];
+            float want = (float)(s / p);
+            want = want < lo ? lo : want > hi ? hi : want;
+            CHECK(close_enough(out[ch], want, fast ? p : 1),
+                  "%s f32 avgpool %d px x %d ch, channel %d: %.9g, expected %.9g", name, p, c, ch,
+                  out[ch], want);
+          }
         }
         free(in), free(out);
       }
@@ -1046,7 +1053,7 @@ static Suite *kernels_suite(void) {
 
   TCase *small = tcase_create("pool-softmax");
   tcase_set_timeout(small, 120);
-  tcase_add_test(small, test_f32_avgpool);
+  tcase_add_loop_test(small, test_f32_avgpool, MN_ISA_GENERIC, levels);
   tcase_add_test(small, test_u8_avgpool);
   tcase_add_loop_test(small, test_f32_softmax, -1, levels);
   tcase_add_test(small, test_u8_softmax);

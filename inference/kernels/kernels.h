@@ -243,6 +243,9 @@ typedef struct {
   void (*f32_from_u8)(const uint8_t *in, size_t n, float *out);
   /* mn_f32_softmax in float vectors (within 1e-6 relative of it) */
   void (*f32_softmax)(const float *in, int n, float beta, float *out);
+  /* mn_f32_avgpool in float vectors, sums in float (within 1e-6 relative) */
+  void (*f32_avgpool)(const float *in, int pixels, int c, float *out, float lo, float hi, int c0,
+                      int c1);
   /* uint8 layers run in exact float arithmetic (the first convolution):
    * bytes minus their zero point, and integer-valued float accumulators
    * requantized to bytes (as mn_requantize of the same int32) */

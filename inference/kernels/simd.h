@@ -112,6 +112,7 @@ void U8_GEMM_NAME(int mr, int nc, int k, const uint8_t *a, size_t a_stride, cons
 #define k_u8_requantize_f32 ISA_NAME(mn_u8_requantize_f32)
 #define k_f32_softmax ISA_NAME(mn_f32_softmax_simd)
 #define k_f32_unary ISA_NAME(mn_f32_unary)
+#define k_f32_avgpool ISA_NAME(mn_f32_avgpool_simd)
 #define k_u8_lut ISA_NAME(mn_u8_lut)
 #define k_f32_gemv ISA_NAME(mn_f32_gemv)
 #define k_f32_binary ISA_NAME(mn_f32_binary)
@@ -131,6 +132,8 @@ void k_f32_from_u8_minus(const uint8_t *in, size_t n, int32_t zp, float *out);
 void k_u8_requantize_f32(const float *acc, size_t n, const mn_requant *rq, uint8_t *out);
 void k_f32_softmax(const float *in, int n, float beta, float *out);               /* softmax.c */
 void k_f32_unary(mn_unary op, const float *in, size_t n, float *out);             /* elementwise.c */
+void k_f32_avgpool(const float *in, int pixels, int c, float *out, float lo, float hi, int c0,
+                   int c1);                                                       /* pool_f32.c */
 void k_u8_lut(const uint8_t *in, size_t n, const uint8_t lut[256], uint8_t *out);
 void k_f32_binary(mn_binary op, const float *a, const float *b, size_t n, int period, float lo,
                 float hi, float *out);

@@ -25,6 +25,7 @@ const mn_kernels ISA_NAME(mn_kernels) = {
 #endif
     .f32_from_u8 = k_f32_from_u8,
     .f32_softmax = k_f32_softmax,
+    .f32_avgpool = k_f32_avgpool,
     .f32_from_u8_minus = k_f32_from_u8_minus,
     .u8_requantize_f32 = k_u8_requantize_f32,
     .f32_unary = k_f32_unary,

@@ -102,7 +102,7 @@ static void pool_run(const mn_exec *x, const mn_node *n, int ith, int nth) {
   mn_split(in->c, ith, nth, &a, &b);
   const int pixels = in->h * in->w;
   if (f32) {
-    mn_f32_avgpool(src, pixels, in->c, dst, s->lo, s->hi, a, b);
+    x->kernels->f32_avgpool(src, pixels, in->c, dst, s->lo, s->hi, a, b);
   } else if (!s->rescale) {
     mn_u8_avgpool(src, pixels, in->c, dst, s->qmin, s->qmax, a, b);
   } else {
