@@ -179,12 +179,6 @@ static void f32_dwkxk_interior_cvec(const float *const *rows, int kh, int kw, in
       *(VTU *)(o + (size_t)p * C) = CLAMP(acc[p], vlo, vhi);                                    \
   }
 
-static inline vf8 clamp_vf8(vf8 v, vf8 lo, vf8 hi) {
-  vi8 m = v < lo;
-  v = (vf8)(((vi8)v & ~m) | ((vi8)lo & m));
-  m = v > hi;
-  return (vf8)(((vi8)v & ~m) | ((vi8)hi & m));
-}
 DEFINE_DWP_BLOCK(dwp_block, vf, vf_u, clamp_vf)
 #if VW > 8
 DEFINE_DWP_BLOCK(dwp_block8, vf8, vf8_u, clamp_vf8)

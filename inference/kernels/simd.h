@@ -19,6 +19,8 @@
 #include <immintrin.h>
 
 #include "requant_x86.h"
+#elif defined(__x86_64__) && defined(__SSE__)
+#include <xmmintrin.h>
 #endif
 
 #include "kernels.h"
@@ -216,11 +218,33 @@ static inline void tap_range(const mn_conv_geom *g, int kx, int *xa, int *xb) {
   *xb = b < g->out_w ? b : g->out_w;
 }
 
+/* min(hi, max(lo, v)): two instructions where the level has them. The
+ * operand order keeps a NaN (max/min return their second operand when one
+ * is unordered), as the compare-and-select fallback does. */
 static inline vf clamp_vf(vf v, vf lo, vf hi) {
+#if defined(__AVX512F__) && VW == 16
+  return (vf)_mm512_min_ps((__m512)hi, _mm512_max_ps((__m512)lo, (__m512)v));
+#elif defined(__AVX__) && VW == 8
+  return (vf)_mm256_min_ps((__m256)hi, _mm256_max_ps((__m256)lo, (__m256)v));
+#elif defined(__SSE__) && VW == 4
+  return (vf)_mm_min_ps((__m128)hi, _mm_max_ps((__m128)lo, (__m128)v));
+#else
   vi m = v < lo;
   v = (vf)(((vi)v & ~m) | ((vi)lo & m));
   m = v > hi;
   return (vf)(((vi)v & ~m) | ((vi)hi & m));
+#endif
+}
+
+static inline vf8 clamp_vf8(vf8 v, vf8 lo, vf8 hi) {
+#if defined(__AVX__)
+  return (vf8)_mm256_min_ps((__m256)hi, _mm256_max_ps((__m256)lo, (__m256)v));
+#else
+  vi8 m = v < lo;
+  v = (vf8)(((vi8)v & ~m) | ((vi8)lo & m));
+  m = v > hi;
+  return (vf8)(((vi8)v & ~m) | ((vi8)hi & m));
+#endif
 }
 
 /* One output pixel with every bounds check (borders of the row). */
