@@ -128,16 +128,18 @@ static const char *geom_str(const mn_conv_geom *g, char *buf, size_t size) {
 /* ---- float32 GEMM ------------------------------------------------------------ */
 
 static const int gemm_m[] = {1, 2, 3, 7, 8, 9, 17, 49, 201}; /* 201: rows split between threads */
-static const int gemm_n[] = {1, 3, 8, 15, 16, 17, 31, 33, 64, 1001};
+static const int gemm_n[] = {1, 3, 8, 15, 16, 17, 24, 31, 33, 64, 72, 1001};
 static const int gemm_k[] = {1, 3, 8, 17, 32, 64, 100, 129}; /* 64, 129: whole and split 64-k steps */
 #define COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
 /* The level's two float GEMM shapes: the wide tile and the 8-column one. */
-/* Tile shape 0 = wide, 1 = narrow, 2 = mid. */
+/* Tile shape 0 = wide, 1 = narrow, 2 = mid, 3 = the pointwise-only 24-column
+ * tile where the level has one (else the wide one again). */
 static const mn_f32_gemm *gemm_shape(const mn_kernels *kern, int shape) {
-  const mn_f32_gemm *g = shape == 1 ? &kern->f32_gemm_narrow
-                         : shape == 2 ? &kern->f32_gemm_mid
-                                      : &kern->f32_gemm;
+  const mn_f32_gemm *g = shape == 1                                   ? &kern->f32_gemm_narrow
+                         : shape == 2                                 ? &kern->f32_gemm_mid
+                         : shape == 3 && kern->f32_gemm_24.ukernel ? &kern->f32_gemm_24
+                                                                      : &kern->f32_gemm;
   ck_assert_ptr_nonnull(g->ukernel);
   ck_assert_ptr_nonnull(g->ukernel_1row); /* mn_f32_gemm_run uses it for short tiles (m = 1, 2) */
   ck_assert_int_gt(g->mr, 0);
@@ -152,17 +154,20 @@ START_TEST(test_f32_gemm_for) {
     const mn_f32_gemm *g = mn_f32_gemm_for(kern, n);
     CHECK(g == &kern->f32_gemm || g == &kern->f32_gemm_narrow || g == &kern->f32_gemm_mid,
           "mn_f32_gemm_for(%d) is not a shape of the table", n);
+    const mn_f32_gemm *pw = mn_f32_gemm_for_pointwise(kern, n);
+    CHECK(pw == g || (pw == &kern->f32_gemm_24 && pw->ukernel && (n + 23) / 24 * 24 < (n + g->nr - 1) / g->nr * g->nr),
+          "mn_f32_gemm_for_pointwise(%d) is neither mn_f32_gemm_for's shape nor a smaller padding", n);
   }
 }
 END_TEST
 
 /* mn_f32_gemm_pack + mn_f32_gemm_run (one thread, and three "threads" run one
  * after another) against mn_f32_gemm_ref, with and without a ReLU6 clamp, on
- * strided A and C; for the three tile shapes of the level (loop index: level * 3
+ * strided A and C; for the four tile shapes of the level (loop index: level * 4
  * + shape). */
 START_TEST(test_f32_gemm) {
-  const mn_kernels *kern = kernels_at(_i / 3);
-  const mn_f32_gemm *g = gemm_shape(kern, _i % 3);
+  const mn_kernels *kern = kernels_at(_i / 4);
+  const mn_f32_gemm *g = gemm_shape(kern, _i % 4);
   rng_seed(0x6e6d00 + (uint64_t)_i);
   const float clamps[2][2] = {{-INFINITY, INFINITY}, {0.0f, 6.0f}};
   int combo = 0;
@@ -1033,7 +1038,7 @@ static Suite *kernels_suite(void) {
   /* Per test: a hang fails the test (well within meson's 300 s for the program). */
   tcase_set_timeout(tc, 120);
   tcase_add_loop_test(tc, test_f32_gemm_for, MN_ISA_GENERIC, levels);
-  tcase_add_loop_test(tc, test_f32_gemm, 0, 3 * levels); /* x 3 tile shapes */
+  tcase_add_loop_test(tc, test_f32_gemm, 0, 4 * levels); /* x 4 tile shapes */
   tcase_add_loop_test(tc, test_f32_conv, 0, 3 * levels);
   tcase_add_test(tc, test_dw_period);
   tcase_add_loop_test(tc, test_f32_dwconv, MN_ISA_GENERIC, levels);

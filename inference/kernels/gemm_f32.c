@@ -73,6 +73,10 @@ DEFINE_GEMM(GEMM_ROW_NAME, vf, vf_u, clamp_vf, VW, 1, NV)
 DEFINE_GEMM(GEMM_MID_NAME, vf, vf_u, clamp_vf, VW, 16, 1)
 DEFINE_GEMM(GEMM_MID_ROW_NAME, vf, vf_u, clamp_vf, VW, 1, 1)
 #endif
+#ifdef GEMM_24_NAME
+DEFINE_GEMM(GEMM_24_NAME, vf8, vf8_u, clamp_vf8, 8, 4, 3)
+DEFINE_GEMM(GEMM_24_ROW_NAME, vf8, vf8_u, clamp_vf8, 8, 1, 3)
+#endif
 #if MN_GEMM_NR != 8 /* else the wide tile is 8 columns already (generic level) */
 DEFINE_GEMM(GEMM_NARROW_ROW_NAME, vf8, vf8_u, clamp_vf8, 8, 1, 1)
 #endif
@@ -118,6 +122,7 @@ DEFINE_GEMV(f32_gemv_1v, vf, vf_u, VW, 1)
 DEFINE_GEMV(f32_gemv_2v, vf, vf_u, VW, 2)
 DEFINE_GEMV(f32_gemv_4v, vf, vf_u, VW, 4)
 DEFINE_GEMV(f32_gemv_8, vf8, vf8_u, 8, 1)
+DEFINE_GEMV(f32_gemv_24, vf8, vf8_u, 8, 3)
 
 void k_f32_gemv(int nc, int k, const float *a, const float *panel, int nr, float *c, float lo,
                      float hi) {
@@ -125,6 +130,7 @@ void k_f32_gemv(int nc, int k, const float *a, const float *panel, int nr, float
   else if (nr == 2 * VW) f32_gemv_2v_n(nc, k, a, panel, nr, c, lo, hi);
   else if (nr == 4 * VW) f32_gemv_4v_n(nc, k, a, panel, nr, c, lo, hi);
   else if (nr == 8) f32_gemv_8_n(nc, k, a, panel, nr, c, lo, hi);
+  else if (nr == 24) f32_gemv_24_n(nc, k, a, panel, nr, c, lo, hi);
   else
     for (int j0 = 0; j0 < nr; j0 += 8) /* other panel widths: 8 columns at a time is not */
       for (int j = j0; j < j0 + 8 && j < nc; j++) { /* laid out for: plain sums */

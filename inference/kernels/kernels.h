@@ -228,6 +228,7 @@ typedef struct {
   mn_f32_gemm f32_gemm;        /* wide tile */
   mn_f32_gemm f32_gemm_narrow; /* 8 columns, for layers with few channels */
   mn_f32_gemm f32_gemm_mid;    /* one vector wide (AVX-512: 16); else the wide tile */
+  mn_f32_gemm f32_gemm_24;     /* 24 columns for pointwise layers (AVX2); else all zero */
   /* the direct convolution for out_c channels packed at nr, or NULL */
   mn_f32_conv1p_fn (*f32_conv1p_for)(int out_c, int nr);
   void (*f32_dwconv)(const mn_conv_geom *g, const float *in, const float *packed, float *out,
@@ -272,6 +273,9 @@ int mn_gemm_rows(int m, int mr, int ith, int nth, int *row0, int *row1);
 
 /* The GEMM shape that wastes least on n output columns. */
 const mn_f32_gemm *mn_f32_gemm_for(const mn_kernels *kern, int n);
+/* The same for pointwise and fully-connected layers, which run on the GEMM
+ * alone: also the shapes no direct convolution kernel reads (f32_gemm_24). */
+const mn_f32_gemm *mn_f32_gemm_for_pointwise(const mn_kernels *kern, int n);
 
 /* The kernel table of a level (never NULL: falls back to generic). */
 const mn_kernels *mn_kernels_for(mn_isa isa);

@@ -77,6 +77,16 @@ DECLARE_GEMM(GEMM_NAME);
 DECLARE_GEMM(GEMM_NARROW_NAME);
 DECLARE_GEMM(GEMM_ROW_NAME);
 DECLARE_GEMM(GEMM_NARROW_ROW_NAME);
+/* AVX2 only: 4 rows x 24 columns (three 8-float vectors, 12 accumulators),
+ * for layers of 24k channels (24, 72, 120), which the 16-column tile pads
+ * by a third, a ninth, a fifteenth. AVX-512's 16-float vectors do better
+ * padded. */
+#if VW == 8 && defined(__AVX2__)
+#define GEMM_24_NAME CAT(mn_f32_gemm_4x24__, MN_ISA)
+#define GEMM_24_ROW_NAME CAT(mn_f32_gemm_1x24__, MN_ISA)
+DECLARE_GEMM(GEMM_24_NAME);
+DECLARE_GEMM(GEMM_24_ROW_NAME);
+#endif
 #if VW == 16
 DECLARE_GEMM(GEMM_MID_NAME);
 DECLARE_GEMM(GEMM_MID_ROW_NAME);

@@ -6,6 +6,9 @@ const mn_kernels ISA_NAME(mn_kernels) = {
     .f32_gemm = {STR(GEMM_NAME), MR, NR, GEMM_NAME, GEMM_ROW_NAME},
     .f32_gemm_narrow = {STR(GEMM_NARROW_NAME), MN_GEMM_NARROW_MR, 8, GEMM_NARROW_NAME,
                         GEMM_NARROW_ROW_NAME},
+#ifdef GEMM_24_NAME
+    .f32_gemm_24 = {STR(GEMM_24_NAME), 4, 24, GEMM_24_NAME, GEMM_24_ROW_NAME},
+#endif
 #if VW == 16
     .f32_gemm_mid = {STR(GEMM_MID_NAME), 16, 16, GEMM_MID_NAME, GEMM_MID_ROW_NAME},
 #else

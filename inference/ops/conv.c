@@ -205,7 +205,7 @@ static int build_f32(mn_builder *b, conv_state *s, const tfl_tensor *w, const tf
   /* [o][kh][kw][i] is the GEMM's [n][k]; the file's bytes may be unaligned */
   float *wf = malloc((size_t)w->elements * sizeof *wf + 1);
   if (wf) memcpy(wf, w->data, (size_t)w->elements * sizeof *wf);
-  s->gemm = mn_f32_gemm_for(kern, s->oc);
+  s->gemm = pointwise(s) ? mn_f32_gemm_for_pointwise(kern, s->oc) : mn_f32_gemm_for(kern, s->oc);
   s->w = calloc(mn_f32_gemm_packed_size(s->oc, K, s->gemm->nr) + 1, sizeof(float));
   if (wf && s->w) mn_f32_gemm_pack(s->oc, K, s->gemm->nr, wf, bf, s->w);
   if (!pointwise(s) && s->kw * s->ic <= 32) s->conv1p = kern->f32_conv1p_for(s->oc, s->gemm->nr);
