@@ -116,6 +116,7 @@ static mn_status load(const char *path, int pack, mn_arithmetic arith, mn_model 
     goto fail;
   }
   mn_elementwise_fuse(m);
+  mn_hswish_fuse(m);
   mn_graph_identify(m);
   /* The weights are copied into the kernels' layouts: the file is not needed any more. */
   tfl_free(&tfl);

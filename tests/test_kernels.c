@@ -169,7 +169,8 @@ START_TEST(test_f32_gemm) {
   const mn_kernels *kern = kernels_at(_i / 4);
   const mn_f32_gemm *g = gemm_shape(kern, _i % 4);
   rng_seed(0x6e6d00 + (uint64_t)_i);
-  const float clamps[2][2] = {{-INFINITY, INFINITY}, {0.0f, 6.0f}};
+  /* none, ReLU6, and the empty range of a fused hard-swish */
+  const float clamps[3][2] = {{-INFINITY, INFINITY}, {0.0f, 6.0f}, {MN_F32_HSWISH_LO, MN_F32_HSWISH_HI}};
   int combo = 0;
   for (int im = 0; im < COUNT(gemm_m); im++)
     for (int in = 0; in < COUNT(gemm_n); in++)
@@ -196,7 +197,7 @@ START_TEST(test_f32_gemm) {
         fill_f32(w, (size_t)n * k, -1.0f, 1.0f);
         fill_f32(bias, (size_t)n, -1.0f, 1.0f);
         mn_f32_gemm_pack(n, k, g->nr, w, with_bias ? bias : NULL, packed);
-        for (int cl = 0; cl < 2; cl++) {
+        for (int cl = 0; cl < 3; cl++) {
           const float lo = clamps[cl][0], hi = clamps[cl][1];
           mn_f32_gemm_ref(m, n, k, a_dense, w, with_bias ? bias : NULL, ref, lo, hi);
           for (int nth = 1; nth <= 3; nth += 2) {
@@ -269,7 +270,10 @@ START_TEST(test_f32_conv) {
               fill_f32(bias, g.out_c, -1.0f, 1.0f);
               mn_f32_gemm_pack(g.out_c, K, gemm->nr, w, bias, wp);
               const int terms = K;
-              const float lo = same ? 0.0f : -INFINITY, hi = same ? 6.0f : INFINITY;
+              /* no activation, ReLU6 or a fused hard-swish (an empty range) */
+              const int act = (si + oi + ki + same) % 3;
+              const float lo = act == 1 ? 0.0f : act == 2 ? MN_F32_HSWISH_LO : -INFINITY;
+              const float hi = act == 1 ? 6.0f : act == 2 ? MN_F32_HSWISH_HI : INFINITY;
               mn_f32_conv_ref(&g, in, w, bias, ref, lo, hi);
               const int a = rng_int(0, g.out_h);
               fill_sentinel(out, n_out);
@@ -344,7 +348,10 @@ START_TEST(test_f32_dwconv) {
             fill_f32(w, n_w, -2.0f, 2.0f);
             fill_f32(bias, c, -1.0f, 1.0f);
             mn_f32_dw_pack(g.kh, g.kw, c, w, bias, wp);
-            const float lo = same ? 0.0f : -INFINITY, hi = same ? 6.0f : INFINITY;
+            /* no activation, ReLU6 or a fused hard-swish (an empty range) */
+            const int act = (si + ci + ki + same) % 3;
+            const float lo = act == 1 ? 0.0f : act == 2 ? MN_F32_HSWISH_LO : -INFINITY;
+            const float hi = act == 1 ? 6.0f : act == 2 ? MN_F32_HSWISH_HI : INFINITY;
             mn_f32_dwconv_ref(&g, in, w, bias, ref, lo, hi);
             const int a = rng_int(0, g.out_h);
             fill_sentinel(out, n_out);

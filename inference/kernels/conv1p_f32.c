@@ -10,18 +10,22 @@
  * instantiated for the shape every MobileNet starts with (3x3, 3 channels,
  * stride 2) so that its 27 taps and pixel offsets are constants. */
 
-/* Clamps PX x NVEC accumulators and stores pixel j at o + j * ostride: whole
- * vectors when the panel is full (nc == OC), else the first nc values. */
+/* Clamps PX x NVEC accumulators (or applies a fused hard-swish: an empty
+ * range, vlo > vhi) and stores pixel j at o + j * ostride: whole vectors
+ * when the panel is full (nc == OC), else the first nc values. */
 #define CONV1P_STORE(VT, VTU, IT, W, NVEC, PX, acc, o, ostride, nc, vlo, vhi)                    \
   do {                                                                                          \
     _Pragma("GCC unroll 16") for (int j = 0; j < (PX); j++) {                                   \
       VT r_[NVEC];                                                                              \
       _Pragma("GCC unroll 8") for (int v = 0; v < (NVEC); v++) {                                \
-        VT a = acc[j][v];                                                                       \
-        IT m = a < vlo;                                                                         \
-        a = (VT)(((IT)a & ~m) | ((IT)vlo & m));                                                 \
-        m = a > vhi;                                                                            \
-        r_[v] = (VT)(((IT)a & ~m) | ((IT)vhi & m));                                             \
+        VT a = acc[j][v], lo_ = vlo, hi_ = vhi, t_ = a;                                         \
+        if (vlo[0] > vhi[0]) /* hard-swish: a * clamp(a / 6 + 1/2, 0, 1) */                    \
+          t_ = a * (1.0f / 6.0f) + 0.5f, lo_ = (VT){0}, hi_ = (VT){0} + 1.0f;                   \
+        IT m = t_ < lo_;                                                                        \
+        t_ = (VT)(((IT)t_ & ~m) | ((IT)lo_ & m));                                               \
+        m = t_ > hi_;                                                                           \
+        t_ = (VT)(((IT)t_ & ~m) | ((IT)hi_ & m));                                               \
+        r_[v] = vlo[0] > vhi[0] ? a * t_ : t_;                                                  \
       }                                                                                         \
       float *dst_ = (o) + (size_t)j * (ostride);                                                \
       if ((nc) == (W) * (NVEC)) {                                                               \
@@ -298,7 +302,14 @@ static void f32_conv_rgb_s2_lanes8(const mn_conv_geom *g, const float *in, const
             for (int o = 0; o < 8; o++)
               acc[o] = _mm512_fmadd_ps(x, _mm512_set1_ps(w[t * 8 + o]), acc[o]);
           }
-      for (int o = 0; o < 8; o++) acc[o] = _mm512_min_ps(_mm512_max_ps(acc[o], vlo), vhi);
+      if (lo > hi) /* a fused hard-swish */
+        for (int o = 0; o < 8; o++) {
+          const __m512 t = _mm512_fmadd_ps(acc[o], _mm512_set1_ps(1.0f / 6.0f), _mm512_set1_ps(0.5f));
+          acc[o] = _mm512_mul_ps(acc[o], _mm512_min_ps(_mm512_max_ps(t, _mm512_setzero_ps()),
+                                                       _mm512_set1_ps(1.0f)));
+        }
+      else
+        for (int o = 0; o < 8; o++) acc[o] = _mm512_min_ps(_mm512_max_ps(acc[o], vlo), vhi);
       const int n = g->out_w - j0 < 16 ? g->out_w - j0 : 16;
       transpose8x16_store(acc, orow + (size_t)j0 * 8, n);
     }

@@ -16,25 +16,21 @@ static void f32_dw_edge(const mn_conv_geom *g, const float *in, const float *w, 
   for (; c + VW <= C; c += VW) {
     vf acc = *(const vf_u *)(bias + c);
     for (int t = 0; t < n; t++) acc += *(const vf_u *)(p[t] + c) * *(const vf_u *)(wt[t] + c);
-    *(vf_u *)(o + c) = clamp_vf(acc, vlo, vhi);
+    *(vf_u *)(o + c) = act_vf(acc, vlo, vhi, lo > hi);
   }
 #if VW > 8
   if (c + 8 <= C) { /* 8 channels left (8- and 24-channel layers) */
     vf8 acc = *(const vf8_u *)(bias + c);
     for (int t = 0; t < n; t++) acc += *(const vf8_u *)(p[t] + c) * *(const vf8_u *)(wt[t] + c);
     const vf8 vlo8 = (vf8){0} + lo, vhi8 = (vf8){0} + hi;
-    vi8 m = acc < vlo8;
-    acc = (vf8)(((vi8)acc & ~m) | ((vi8)vlo8 & m));
-    m = acc > vhi8;
-    *(vf8_u *)(o + c) = (vf8)(((vi8)acc & ~m) | ((vi8)vhi8 & m));
+    *(vf8_u *)(o + c) = lo > hi ? hswish_vf8(acc) : clamp_vf8(acc, vlo8, vhi8);
     c += 8;
   }
 #endif
   for (; c < C; c++) {
     float acc = bias[c];
     for (int t = 0; t < n; t++) acc += p[t][c] * wt[t][c];
-    acc = acc < lo ? lo : acc;
-    o[c] = acc > hi ? hi : acc;
+    o[c] = mn_f32_act(acc, lo, hi);
   }
 }
 
@@ -60,6 +56,7 @@ static void f32_dw3x3_interior_cvec(const float *r0, const float *r1, const floa
                                     int L, int stride, int xa, int xb, const float *w,
                                     float *out, float lo, float hi) {
   const vf vlo = (vf){0} + lo, vhi = (vf){0} + hi;
+  const int hs = lo > hi;
   const size_t step = (size_t)stride * C;
   for (int cv = 0; cv < C; cv += VW) {
     const vf w0 = *(const vf_u *)(w + 0 * L + cv), w1 = *(const vf_u *)(w + 1 * L + cv),
@@ -71,7 +68,7 @@ static void f32_dw3x3_interior_cvec(const float *r0, const float *r1, const floa
                 *p2 = r2 + (size_t)xa * step + cv;
     float *o = out + (size_t)xa * C + cv;
     for (int x = xa; x < xb; x++) {
-      *(vf_u *)o = clamp_vf(F32_TAPS(p0, p1, p2, C), vlo, vhi);
+      *(vf_u *)o = act_vf(F32_TAPS(p0, p1, p2, C), vlo, vhi, hs);
       p0 += step, p1 += step, p2 += step, o += C;
     }
   }
@@ -84,6 +81,7 @@ static void f32_dw3x3_interior_flat(const float *r0, const float *r1, const floa
                                     int L, int xa, int xb, const float *w, float *out, float lo,
                                     float hi) {
   const vf vlo = (vf){0} + lo, vhi = (vf){0} + hi;
+  const int hs = lo > hi;
   const size_t i0 = (size_t)xa * C, n = (size_t)(xb - xa) * C, full = n / VW * VW;
   for (int jv = 0; jv < L; jv += VW) {
     const vf w0 = *(const vf_u *)(w + 0 * L + jv), w1 = *(const vf_u *)(w + 1 * L + jv),
@@ -93,7 +91,7 @@ static void f32_dw3x3_interior_flat(const float *r0, const float *r1, const floa
              w8 = *(const vf_u *)(w + 8 * L + jv), b = *(const vf_u *)(w + 9 * L + jv);
     for (size_t i = (size_t)jv; i < full; i += (size_t)L) {
       const float *p0 = r0 + i0 + i, *p1 = r1 + i0 + i, *p2 = r2 + i0 + i;
-      *(vf_u *)(out + i0 + i) = clamp_vf(F32_TAPS(p0, p1, p2, C), vlo, vhi);
+      *(vf_u *)(out + i0 + i) = act_vf(F32_TAPS(p0, p1, p2, C), vlo, vhi, hs);
     }
   }
   for (size_t i = full; i < n; i++) { /* tail: fewer than VW values */
@@ -102,8 +100,7 @@ static void f32_dw3x3_interior_flat(const float *r0, const float *r1, const floa
     for (int kx = 0; kx < 3; kx++)
       acc += r0[at + kx * C] * w[kx * L + j] + r1[at + kx * C] * w[(3 + kx) * L + j] +
              r2[at + kx * C] * w[(6 + kx) * L + j];
-    acc = acc < lo ? lo : acc;
-    out[at] = acc > hi ? hi : acc;
+    out[at] = mn_f32_act(acc, lo, hi);
   }
 }
 
@@ -116,6 +113,7 @@ static void f32_dwkxk_interior_cvec(const float *const *rows, int kh, int kw, in
                                     int stride, int xa, int xb, const float *w,
                                     const float *bias, float *out, float lo, float hi) {
   const vf vlo = (vf){0} + lo, vhi = (vf){0} + hi;
+  const int hs = lo > hi;
   const size_t step = (size_t)stride * C;
   for (int cv = 0; cv < C; cv += VW) {
     int x = xa;
@@ -133,7 +131,7 @@ static void f32_dwkxk_interior_cvec(const float *const *rows, int kh, int kw, in
         }
       }
       for (int j = 0; j < DWK_PX; j++)
-        *(vf_u *)(out + (size_t)(x + j) * C + cv) = clamp_vf(acc[j], vlo, vhi);
+        *(vf_u *)(out + (size_t)(x + j) * C + cv) = act_vf(acc[j], vlo, vhi, hs);
     }
     for (; x < xb; x++) {
       vf acc = *(const vf_u *)(bias + cv);
@@ -143,7 +141,7 @@ static void f32_dwkxk_interior_cvec(const float *const *rows, int kh, int kw, in
         for (int kx = 0; kx < kw; kx++)
           acc += *(const vf_u *)(r + (size_t)kx * C) * *(const vf_u *)(wr + (size_t)kx * L);
       }
-      *(vf_u *)(out + (size_t)x * C + cv) = clamp_vf(acc, vlo, vhi);
+      *(vf_u *)(out + (size_t)x * C + cv) = act_vf(acc, vlo, vhi, hs);
     }
   }
 }
@@ -156,10 +154,10 @@ static void f32_dwkxk_interior_cvec(const float *const *rows, int kh, int kw, in
  * weights of the outputs whose window covers it, so loads stay well below
  * the FMAs. KW, S and P are constants in every instance (full unrolling).
  * Each output is one FMA chain in (ky, kx) order, like the other paths. */
-#define DEFINE_DWP_BLOCK(NAME, VT, VTU, CLAMP)                                                  \
+#define DEFINE_DWP_BLOCK(NAME, VT, VTU, CLAMP, HSWISH)                                                  \
   static inline __attribute__((always_inline)) void NAME(                                      \
       const float *const *rows, int nky, const float *w, int L, size_t C, const float *bias,    \
-      float *o, VT vlo, VT vhi, const int KW, const int S, const int P) {                       \
+      float *o, VT vlo, VT vhi, int hs, const int KW, const int S, const int P) {               \
     VT acc[8];                                                                                  \
     const VT b = *(const VTU *)bias;                                                            \
     _Pragma("GCC unroll 8") for (int p = 0; p < P; p++) acc[p] = b;                             \
@@ -175,13 +173,17 @@ static void f32_dwkxk_interior_cvec(const float *const *rows, int kh, int kw, in
         }                                                                                       \
       }                                                                                         \
     }                                                                                           \
-    _Pragma("GCC unroll 8") for (int p = 0; p < P; p++)                                         \
-      *(VTU *)(o + (size_t)p * C) = CLAMP(acc[p], vlo, vhi);                                    \
+    if (hs)                                                                                     \
+      _Pragma("GCC unroll 8") for (int p = 0; p < P; p++)                                       \
+        *(VTU *)(o + (size_t)p * C) = HSWISH(acc[p]);                                           \
+    else                                                                                        \
+      _Pragma("GCC unroll 8") for (int p = 0; p < P; p++)                                       \
+        *(VTU *)(o + (size_t)p * C) = CLAMP(acc[p], vlo, vhi);                                  \
   }
 
-DEFINE_DWP_BLOCK(dwp_block, vf, vf_u, clamp_vf)
+DEFINE_DWP_BLOCK(dwp_block, vf, vf_u, clamp_vf, hswish_vf)
 #if VW > 8
-DEFINE_DWP_BLOCK(dwp_block8, vf8, vf8_u, clamp_vf8)
+DEFINE_DWP_BLOCK(dwp_block8, vf8, vf8_u, clamp_vf8, hswish_vf8)
 #endif
 
 /* One output row, channel vectors [c0, c1) of width W: blocks of 8 pixels
@@ -192,6 +194,7 @@ DEFINE_DWP_BLOCK(dwp_block8, vf8, vf8_u, clamp_vf8)
       const float *const *rows, int nky, const float *w, int L, int C, int c0, int c1,          \
       const float *bias, int out_w, float *o, float lo, float hi, const int KW, const int S) {  \
     const VT vlo = (VT){0} + lo, vhi = (VT){0} + hi;                                            \
+    const int hs = lo > hi;                                                                     \
     const float *pr[7];                                                                         \
     for (int cv = c0; cv + (W) <= c1; cv += (W)) {                                              \
       int x = 0;                                                                                \
@@ -202,10 +205,10 @@ DEFINE_DWP_BLOCK(dwp_block8, vf8, vf8_u, clamp_vf8)
         for (int ky = 0; ky < nky; ky++) pr[ky] = rows[ky] + ((size_t)x * S) * C + cv;          \
         float *ox = o + (size_t)x * C + cv;                                                     \
         const float *wc = w + cv, *bc = bias + cv;                                              \
-        if (P == 8) BLOCK(pr, nky, wc, L, C, bc, ox, vlo, vhi, KW, S, 8);                       \
-        else if (P == 7) BLOCK(pr, nky, wc, L, C, bc, ox, vlo, vhi, KW, S, 7);                  \
-        else if (P == 4) BLOCK(pr, nky, wc, L, C, bc, ox, vlo, vhi, KW, S, 4);                  \
-        else BLOCK(pr, nky, wc, L, C, bc, ox, vlo, vhi, KW, S, 1);                              \
+        if (P == 8) BLOCK(pr, nky, wc, L, C, bc, ox, vlo, vhi, hs, KW, S, 8);                       \
+        else if (P == 7) BLOCK(pr, nky, wc, L, C, bc, ox, vlo, vhi, hs, KW, S, 7);                  \
+        else if (P == 4) BLOCK(pr, nky, wc, L, C, bc, ox, vlo, vhi, hs, KW, S, 4);                  \
+        else BLOCK(pr, nky, wc, L, C, bc, ox, vlo, vhi, hs, KW, S, 1);                              \
         x += P;                                                                                 \
         if (x >= out_w) break;                                                                  \
       }                                                                                         \
@@ -257,7 +260,7 @@ void k_f32_dwconv_padded(const mn_conv_geom *g, const float *padded, const float
       for (int x = 0; x < g->out_w; x++)
         for (int c = 0; c < C; c++) {
           const float v = bias[c];
-          o[(size_t)x * C + c] = v < lo ? lo : v > hi ? hi : v;
+          o[(size_t)x * C + c] = mn_f32_act(v, lo, hi);
         }
       continue;
     }
@@ -339,8 +342,7 @@ void k_f32_dwconv(const mn_conv_geom *g, const float *in, const float *w, float 
     }
     for (size_t i = 0; i < row_len; i++) {
       float v = o[i];
-      v = v < lo ? lo : v;
-      o[i] = v > hi ? hi : v;
+      o[i] = mn_f32_act(v, lo, hi);
     }
   }
 }

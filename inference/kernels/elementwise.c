@@ -4,13 +4,13 @@
 /* ---- elementwise ------------------------------------------------------------ */
 
 void k_f32_unary(mn_unary op, const float *in, size_t n, float *out) {
-  const vf zero = (vf){0}, six = zero + 6.0f, one = zero + 1.0f;
+  const vf zero = (vf){0}, six = zero + 6.0f;
   size_t i = 0;
   switch (op) {
     case MN_UNARY_HARD_SWISH:
       for (; i + VW <= n; i += VW) {
         const vf x = *(const vf_u *)(in + i);
-        *(vf_u *)(out + i) = x * clamp_vf(x * (1.0f / 6.0f) + 0.5f, zero, one);
+        *(vf_u *)(out + i) = hswish_vf(x);
       }
       break;
     case MN_UNARY_RELU:

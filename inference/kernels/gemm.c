@@ -121,7 +121,7 @@ void mn_f32_gemm_ref(int m, int n, int k, const float *a, const float *w_nk, con
       double acc = bias ? bias[j] : 0.0;
       for (int q = 0; q < k; q++) acc += (double)a[(size_t)i * k + q] * w_nk[(size_t)j * k + q];
       float v = (float)acc;
-      c[(size_t)i * n + j] = v < lo ? lo : v > hi ? hi : v;
+      c[(size_t)i * n + j] = mn_f32_act(v, lo, hi);
     }
 }
 

@@ -36,7 +36,11 @@
      * Rows are unrolled with a guard, not looped to mr: a variable index    \
      * would put acc on the stack. */                                        \
     const VT vlo = (VT){0} + lo, vhi = (VT){0} + hi;                                           \
-    if (lo != -INFINITY || hi != INFINITY)                                                     \
+    if (lo > hi) /* a fused hard-swish */                                                      \
+      _Pragma("GCC unroll 16") for (int i = 0; i < (ROWS); i++)                                \
+        _Pragma("GCC unroll 8") for (int j = 0; j < (NVEC); j++)                               \
+          acc[i][j] = acc[i][j] * CLAMP(acc[i][j] * (1.0f / 6.0f) + 0.5f, (VT){0}, (VT){0} + 1.0f); \
+    else if (lo != -INFINITY || hi != INFINITY)                                                \
       _Pragma("GCC unroll 16") for (int i = 0; i < (ROWS); i++)                                \
         _Pragma("GCC unroll 8") for (int j = 0; j < (NVEC); j++)                               \
           acc[i][j] = CLAMP(acc[i][j], vlo, vhi);                                              \
@@ -114,7 +118,7 @@ DEFINE_GEMM(GEMM_NARROW_ROW_NAME, vf8, vf8_u, clamp_vf8, 8, 1, 1)
       memcpy(out, &r, sizeof out);                                                              \
       for (int j = 0; j < (W) && v * (W) + j < nc; j++) {                                       \
         const float x = out[j];                                                                 \
-        c[v * (W) + j] = x < lo ? lo : x > hi ? hi : x;                                         \
+        c[v * (W) + j] = mn_f32_act(x, lo, hi);                                                 \
       }                                                                                         \
     }                                                                                           \
   }
@@ -136,6 +140,6 @@ void k_f32_gemv(int nc, int k, const float *a, const float *panel, int nr, float
       for (int j = j0; j < j0 + 8 && j < nc; j++) { /* laid out for: plain sums */
         float acc = panel[j];
         for (int q = 0; q < k; q++) acc += panel[(size_t)(q + 1) * nr + j] * a[q];
-        c[j] = acc < lo ? lo : acc > hi ? hi : acc;
+        c[j] = mn_f32_act(acc, lo, hi);
       }
 }

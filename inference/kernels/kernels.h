@@ -192,6 +192,22 @@ void mn_u8_dw_pack(int kh, int kw, int c, const uint8_t *w, int32_t w_zp, const 
 typedef void (*mn_f32_conv1p_fn)(const mn_conv_geom *g, const float *in, const float *panel,
                                  float *out, float lo, float hi, int y0, int y1);
 
+/* The float layers' activation is a clamp to [lo, hi]; an empty range
+ * (MN_F32_HSWISH_LO > MN_F32_HSWISH_HI) selects hard-swish instead, for a
+ * pointwise or depthwise convolution whose HARD_SWISH was fused into it
+ * (ops/elementwise.c). x * min(max(x / 6 + 0.5, 0), 1): the operator's
+ * own arithmetic. */
+#define MN_F32_HSWISH_LO INFINITY
+#define MN_F32_HSWISH_HI (-INFINITY)
+static inline float mn_f32_hswish(float x) {
+  const float t = x * (1.0f / 6.0f) + 0.5f;
+  return x * (t < 0.0f ? 0.0f : t > 1.0f ? 1.0f : t);
+}
+static inline float mn_f32_act(float v, float lo, float hi) {
+  if (lo > hi) return mn_f32_hswish(v);
+  return v < lo ? lo : v > hi ? hi : v;
+}
+
 typedef enum { MN_UNARY_HARD_SWISH, MN_UNARY_RELU, MN_UNARY_RELU6, MN_UNARY_LOGISTIC } mn_unary;
 
 /* Elementwise binary operators. The second operand is full (period 0), a

@@ -9,7 +9,7 @@ void mn_requantize_row(const int32_t *acc, int n, const mn_requant *rq, uint8_t 
   for (int i = 0; i < n; i++) out[i] = mn_requantize_at(acc[i], rq, i);
 }
 
-static float clampf(float v, float lo, float hi) { return v < lo ? lo : v > hi ? hi : v; }
+static float clampf(float v, float lo, float hi) { return mn_f32_act(v, lo, hi); }
 
 void mn_f32_conv_ref(const mn_conv_geom *g, const float *in, const float *w_ohwi,
                      const float *bias, float *out, float lo, float hi) {
@@ -156,12 +156,7 @@ void mn_f32_unary_ref(mn_unary op, const float *in, size_t n, float *out) {
     const float x = in[i];
     float y;
     switch (op) {
-      case MN_UNARY_HARD_SWISH: {
-        float t = x * (1.0f / 6.0f) + 0.5f;
-        t = t < 0.0f ? 0.0f : t > 1.0f ? 1.0f : t;
-        y = x * t;
-        break;
-      }
+      case MN_UNARY_HARD_SWISH: y = mn_f32_hswish(x); break;
       case MN_UNARY_RELU: y = x < 0.0f ? 0.0f : x; break;
       case MN_UNARY_RELU6: y = x < 0.0f ? 0.0f : x > 6.0f ? 6.0f : x; break;
       default: y = 1.0f / (1.0f + expf(-x)); break;

@@ -257,6 +257,21 @@ static inline vf8 clamp_vf8(vf8 v, vf8 lo, vf8 hi) {
 #endif
 }
 
+/* The activation of a float layer (see MN_F32_HSWISH_LO): hard-swish when
+ * the range is empty, else the clamp. hswish: the flag, lo > hi, computed
+ * once per call. */
+static inline vf hswish_vf(vf x) {
+  const vf zero = (vf){0}, one = zero + 1.0f;
+  return x * clamp_vf(x * (1.0f / 6.0f) + 0.5f, zero, one);
+}
+static inline vf act_vf(vf v, vf lo, vf hi, int hswish) {
+  return hswish ? hswish_vf(v) : clamp_vf(v, lo, hi);
+}
+static inline vf8 hswish_vf8(vf8 x) {
+  const vf8 zero = (vf8){0}, one = zero + 1.0f;
+  return x * clamp_vf8(x * (1.0f / 6.0f) + 0.5f, zero, one);
+}
+
 /* One output pixel with every bounds check (borders of the row). */
 /* The taps of output pixel (x, y) of a kh x kw depthwise window (at most
  * DW_MAX_TAPS) that fall inside the input (the border pixels): their input

@@ -340,6 +340,14 @@ done:
 
 /* ---- for the depthwise + pointwise bands --------------------------------------- */
 
+int mn_conv_take_hswish(const mn_model *m, mn_node *n) {
+  if (n->cls != &mn_op_conv || m->values[n->out].type != MN_VAL_F32) return 0;
+  conv_state *s = n->state;
+  if (s->lo != -INFINITY || s->hi != INFINITY) return 0;
+  s->lo = MN_F32_HSWISH_LO, s->hi = MN_F32_HSWISH_HI;
+  return 1;
+}
+
 int mn_conv_is_pointwise(const mn_model *m, const mn_node *n, size_t *weight_bytes) {
   if (n->cls != &mn_op_conv) return 0;
   const conv_state *s = n->state;

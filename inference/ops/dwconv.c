@@ -92,6 +92,14 @@ void mn_dwconv_run_rows(const mn_exec *x, const mn_node *n, int y0, int rows, vo
   dw_rows(x, n, &g, band, 0, rows);
 }
 
+int mn_dwconv_take_hswish(const mn_model *m, mn_node *n) {
+  if (n->cls != &mn_op_dwconv || m->values[n->out].type != MN_VAL_F32) return 0;
+  dw_state *s = n->state;
+  if (s->lo != -INFINITY || s->hi != INFINITY) return 0;
+  s->lo = MN_F32_HSWISH_LO, s->hi = MN_F32_HSWISH_HI;
+  return 1;
+}
+
 int mn_dwconv_info(const mn_node *n, mn_dw_info *info) {
   if (n->cls != &mn_op_dwconv) return 0;
   const dw_state *s = n->state;

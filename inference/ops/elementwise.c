@@ -448,6 +448,31 @@ int mn_build_binary(mn_builder *b) {
   return 0;
 }
 
+/* ---- float hard-swish into its producer ------------------------------------------- */
+
+void mn_hswish_fuse(mn_model *m) {
+  if (getenv("MOBILENET_NO_FUSION")) return; /* for comparisons, like the runner's followers */
+  for (int i = 0; i < m->n_nodes; i++) {
+    mn_node *n = &m->nodes[i];
+    const int v = n->out;
+    if (n->fused || m->values[v].consumers != 1 || v == m->output || m->values[v].alias_of != v)
+      continue;
+    mn_node *c = NULL;
+    for (int k = i + 1; k < m->n_nodes && !c; k++)
+      for (int j = 0; j < 3; j++)
+        if (m->nodes[k].in[j] == v) c = &m->nodes[k];
+    if (!c || c->fused || c->cls != &mn_op_unary || c->in[0] != v ||
+        ((const unary_state *)c->state)->kind != UN_HARD_SWISH ||
+        m->values[c->out].type != MN_VAL_F32)
+      continue;
+    if (!mn_conv_take_hswish(m, n) && !mn_dwconv_take_hswish(m, n)) continue;
+    n->out = c->out; /* the convolution writes the activation's tensor */
+    m->values[c->out].producer = i;
+    m->values[v].consumers = 0;
+    c->fused = 1;
+  }
+}
+
 /* ---- 8-bit chains into one table ------------------------------------------------ */
 
 /* The table of an 8-bit node that is a function of its first input alone

@@ -132,6 +132,15 @@ int mn_dwconv_info(const mn_node *n, mn_dw_info *info);
 void mn_dwconv_run_rows(const mn_exec *x, const mn_node *n, int y0, int rows, void *band);
 /* 1 when n is a 1x1, stride-1 convolution (a GEMM over pixels); its weight bytes. */
 int mn_conv_is_pointwise(const mn_model *m, const mn_node *n, size_t *weight_bytes);
+/* A float pointwise convolution (conv.c) or depthwise one (dwconv.c)
+ * without activation takes a HARD_SWISH into its epilogue: 1 when it did
+ * (its clamp becomes MN_F32_HSWISH_LO / HI), 0 when it cannot. */
+int mn_conv_take_hswish(const mn_model *m, mn_node *n);
+int mn_dwconv_take_hswish(const mn_model *m, mn_node *n);
+/* Fuses each float HARD_SWISH into the convolution it alone reads
+ * (elementwise.c): the activation is applied while the tile is in
+ * registers instead of in a pass over the tensor. */
+void mn_hswish_fuse(mn_model *m);
 /* Pointwise node n over `pixels` rows of its input at a, into c. */
 void mn_conv_run_pixels(const mn_exec *x, const mn_node *n, const void *a, int pixels, void *c);
 
