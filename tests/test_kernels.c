@@ -1014,6 +1014,28 @@ END_TEST
 
 /* Every byte gives the float of (v - 127.5) / 127.5 computed in double, at any
  * offset and length (vector body and scalar tail). */
+/* u8_lut: every byte of random tables, lengths around the vector widths
+ * (whole vectors, tails), against the plain lookup. */
+START_TEST(test_u8_lut) {
+  const mn_kernels *kern = kernels_at(_i);
+  rng_seed(0x107 + (uint64_t)_i);
+  uint8_t lut[256], in[700], out[700], ref[700];
+  for (int trial = 0; trial < 40; trial++) {
+    for (int q = 0; q < 256; q++) lut[q] = (uint8_t)rng_int(0, 255);
+    const size_t n = trial < 4 ? (size_t)256 * (trial + 1) % 700 : (size_t)rng_int(0, 700);
+    for (size_t e = 0; e < n; e++) in[e] = trial < 4 ? (uint8_t)e : (uint8_t)rng_int(0, 255);
+    memset(out, 0xA5, sizeof out);
+    mn_u8_lut_ref(in, n, lut, ref);
+    kern->u8_lut(in, n, lut, out);
+    for (size_t e = 0; e < n; e++)
+      CHECK(out[e] == ref[e], "%s u8_lut n=%zu: out[%zu] = %d for byte %d, table says %d",
+            mn_isa_name(kern->isa), n, e, out[e], in[e], ref[e]);
+    for (size_t e = n; e < sizeof out; e++)
+      CHECK(out[e] == 0xA5, "%s u8_lut n=%zu wrote out[%zu]", mn_isa_name(kern->isa), n, e);
+  }
+}
+END_TEST
+
 START_TEST(test_f32_from_u8) {
   const mn_kernels *k = mn_kernels_for((mn_isa)_i);
   enum { N = 256 + 37 };
@@ -1054,6 +1076,7 @@ static Suite *kernels_suite(void) {
   tcase_add_loop_test(tc, test_u8_conv_f32, 0, 3 * levels); /* x 3 tile shapes */
   tcase_add_loop_test(tc, test_u8_dwconv, MN_ISA_GENERIC, levels);
   tcase_add_loop_test(tc, test_f32_from_u8, MN_ISA_GENERIC, levels);
+  tcase_add_loop_test(tc, test_u8_lut, MN_ISA_GENERIC, levels);
   suite_add_tcase(s, tc);
 
   TCase *rq = tcase_create("requantize");

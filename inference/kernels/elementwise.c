@@ -28,8 +28,68 @@ void k_f32_unary(mn_unary op, const float *in, size_t n, float *out) {
   mn_f32_unary_ref(op, in + i, n - i, out + i);
 }
 
+/* A 256-byte table in 16-byte shuffles (pshufb looks up 16 entries and
+ * gives 0 where the index byte is negative): step j looks up x - 16 j in
+ * table j XOR table j-1, so the lookups that land (those with 0 <= x - 16 j
+ * < 128) XOR to exactly table[x]. From step 9 on the subtraction
+ * saturates so that the bytes which wrapped stay negative. XNNPACK's x8-lut
+ * does the same; about 3 instructions per 16 bytes per step, against a
+ * load and a store per byte. */
+#if defined(__AVX2__)
+#if defined(__AVX512BW__) && VW == 16
+typedef __m512i vlut;
+#define LUT_BCAST(p) _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(p)))
+#define LUT_XOR _mm512_xor_si512
+#define LUT_SHUF _mm512_shuffle_epi8
+#define LUT_SUB _mm512_sub_epi8
+#define LUT_SUBS _mm512_subs_epi8
+#define LUT_SET1 _mm512_set1_epi8
+#define LUT_LOAD(p) _mm512_loadu_si512((const void *)(p))
+#define LUT_STORE(p, v) _mm512_storeu_si512((void *)(p), v)
+#else
+typedef __m256i vlut;
+#define LUT_BCAST(p) _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(p)))
+#define LUT_XOR _mm256_xor_si256
+#define LUT_SHUF _mm256_shuffle_epi8
+#define LUT_SUB _mm256_sub_epi8
+#define LUT_SUBS _mm256_subs_epi8
+#define LUT_SET1 _mm256_set1_epi8
+#define LUT_LOAD(p) _mm256_loadu_si256((const __m256i *)(p))
+#define LUT_STORE(p, v) _mm256_storeu_si256((__m256i *)(p), v)
+#endif
+static size_t u8_lut_shuffles(const uint8_t *in, size_t n, const uint8_t lut[256], uint8_t *out) {
+  vlut t[16];
+  vlut prev = LUT_BCAST(lut);
+  t[0] = prev;
+  for (int j = 1; j < 16; j++) {
+    const vlut cur = LUT_BCAST(lut + 16 * j);
+    t[j] = LUT_XOR(prev, cur);
+    if (j >= 8) t[j] = LUT_XOR(t[j], t[j - 8]);
+    prev = cur;
+  }
+  const vlut sixteen = LUT_SET1(16);
+  size_t i = 0;
+  for (; i + sizeof(vlut) <= n; i += sizeof(vlut)) {
+    vlut x = LUT_LOAD(in + i), y = LUT_SHUF(t[0], x);
+    _Pragma("GCC unroll 8") for (int j = 1; j <= 8; j++) {
+      x = LUT_SUB(x, sixteen);
+      y = LUT_XOR(y, LUT_SHUF(t[j], x));
+    }
+    _Pragma("GCC unroll 8") for (int j = 9; j < 16; j++) {
+      x = LUT_SUBS(x, sixteen);
+      y = LUT_XOR(y, LUT_SHUF(t[j], x));
+    }
+    LUT_STORE(out + i, y);
+  }
+  return i;
+}
+#endif
+
 void k_u8_lut(const uint8_t *in, size_t n, const uint8_t lut[256], uint8_t *out) {
   size_t i = 0;
+#if defined(__AVX2__)
+  i = u8_lut_shuffles(in, n, lut, out);
+#endif
   for (; i + 4 <= n; i += 4) {
     out[i] = lut[in[i]], out[i + 1] = lut[in[i + 1]];
     out[i + 2] = lut[in[i + 2]], out[i + 3] = lut[in[i + 3]];
