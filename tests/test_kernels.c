@@ -660,6 +660,28 @@ START_TEST(test_u8_dwconv) {
                     "reference %d",
                     mn_isa_name(kern->isa), geom_str(&g, gs, sizeof gs), w_zp,
                     rq_str(&rq, rs, sizeof rs), e / row, (e % row) / c, e % c, out[e], ref[e]);
+            if (mn_dw_padded_ok(&g) && c % kern->lanes == 0) { /* rows padded in two parts */
+              const size_t prow = mn_dw_padded_row(&g);
+              uint8_t *padded = xmalloc(prow * (size_t)g.in_h);
+              memset(padded, 0x5A, prow * (size_t)g.in_h);
+              const int r = rng_int(0, g.in_h);
+              mn_u8_dw_pad_rows(&g, in, (uint8_t)rq.in_zp, padded, r, g.in_h);
+              mn_u8_dw_pad_rows(&g, in, (uint8_t)rq.in_zp, padded, 0, r);
+              memset(out, 0xA5, n_out);
+              kern->u8_dwconv_padded(&g, padded, wp, out, &rq, 0, a);
+              for (size_t e = (size_t)a * row; e < n_out; e++)
+                CHECK(out[e] == 0xA5, "%s u8_dwconv_padded %s: rows [0,%d) wrote element %zu",
+                      mn_isa_name(kern->isa), geom_str(&g, gs, sizeof gs), a, e);
+              kern->u8_dwconv_padded(&g, padded, wp, out, &rq, a, g.out_h);
+              for (size_t e = 0; e < n_out; e++)
+                if (out[e] != ref[e])
+                  ck_abort_msg("%s u8_dwconv_padded %s w_zp %d %s: out[y=%zu x=%zu c=%zu] = %d, "
+                               "reference %d",
+                               mn_isa_name(kern->isa), geom_str(&g, gs, sizeof gs), w_zp,
+                               rq_str(&rq, rs, sizeof rs), e / row, (e % row) / c, e % c, out[e],
+                               ref[e]);
+              free(padded);
+            }
             free(in), free(w), free(wp), free(bias), free(ref), free(out);
           }
 }

@@ -54,6 +54,18 @@ void mn_f32_dw_pad_rows(const mn_conv_geom *g, const float *in, float *padded, i
   }
 }
 
+void mn_u8_dw_pad_rows(const mn_conv_geom *g, const uint8_t *in, uint8_t zp, uint8_t *padded,
+                       int r0, int r1) {
+  const size_t C = (size_t)g->in_c, left = (size_t)g->pad_left * C, row = (size_t)g->in_w * C;
+  const size_t prow = mn_dw_padded_row(g);
+  for (int r = r0; r < r1; r++) {
+    uint8_t *p = padded + (size_t)r * prow;
+    memset(p, zp, left);
+    memcpy(p + left, in + (size_t)r * row, row);
+    memset(p + left + row, zp, prow - left - row);
+  }
+}
+
 void mn_u8_dw_pack(int kh, int kw, int c, const uint8_t *w, int32_t w_zp, const int32_t *bias,
                    int32_t *packed) {
   const int L = mn_dw_period(c), taps = kh * kw;

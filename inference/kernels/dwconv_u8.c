@@ -155,6 +155,33 @@ static void u8_dwkxk_acc_cvec(const uint8_t *const *rows, int kh, int kw, int C,
   }
 }
 
+/* KxK windows on rows padded with the input zero point (mn_u8_dw_pad_rows):
+ * every pixel of a row is interior. */
+void k_u8_dwconv_padded(const mn_conv_geom *g, const uint8_t *padded, const int32_t *w,
+                        uint8_t *out, const mn_requant *rq, int y0, int y1) {
+  const int C = g->in_c, L = mn_dw_period(C);
+  const int32_t *bias = w + (size_t)g->kh * g->kw * L;
+  const size_t prow = mn_dw_padded_row(g), row_len = (size_t)g->out_w * C;
+  int32_t acc[MN_MAX_CHANNELS];
+  const int px_chunk = (int)(sizeof acc / sizeof acc[0]) / C;
+  for (int y = y0; y < y1; y++) {
+    const int iy = y * g->stride - g->pad_top;
+    const int ky0 = iy < 0 ? -iy : 0;
+    const int ky1 = iy + g->kh > g->in_h ? g->in_h - iy : g->kh;
+    const uint8_t *rows[7];
+    for (int ky = ky0; ky < ky1; ky++) rows[ky - ky0] = padded + (size_t)(iy + ky) * prow;
+    for (int x0 = 0; x0 < g->out_w; x0 += px_chunk) {
+      const int x1 = x0 + px_chunk < g->out_w ? x0 + px_chunk : g->out_w;
+      if (ky1 > ky0)
+        u8_dwkxk_acc_cvec(rows, ky1 - ky0, g->kw, C, L, g->stride, x0, x1,
+                          w + (size_t)ky0 * g->kw * L, bias, rq->in_zp, acc);
+      else /* the window misses the input: the bias alone */
+        periodic_fill_i32(acc, (size_t)(x1 - x0) * C, bias, L);
+      k_requantize_row(acc, (x1 - x0) * C, rq, out + (size_t)y * row_len + (size_t)x0 * C);
+    }
+  }
+}
+
 void k_u8_dwconv(const mn_conv_geom *g, const uint8_t *in, const int32_t *w, uint8_t *out,
                       const mn_requant *rq, int y0, int y1) {
   const int C = g->in_c, L = mn_dw_period(C);

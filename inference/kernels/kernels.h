@@ -180,6 +180,9 @@ int mn_dw_padded_ok(const mn_conv_geom *g);
 size_t mn_dw_padded_row(const mn_conv_geom *g);
 /* input rows [r0, r1) into their padded copies (padded: in_h padded rows) */
 void mn_f32_dw_pad_rows(const mn_conv_geom *g, const float *in, float *padded, int r0, int r1);
+/* the same for 8-bit rows, padded with the input zero point (a zero term) */
+void mn_u8_dw_pad_rows(const mn_conv_geom *g, const uint8_t *in, uint8_t zp, uint8_t *padded,
+                       int r0, int r1);
 /* w: uint8 [kh][kw][c] -> int32 [kh * kw + 1][period] of (q - w_zp), then the bias */
 void mn_u8_dw_pack(int kh, int kw, int c, const uint8_t *w, int32_t w_zp, const int32_t *bias,
                    int32_t *packed);
@@ -252,6 +255,11 @@ typedef struct {
   /* the same on rows padded by mn_f32_dw_pad_rows, where mn_dw_padded_ok */
   void (*f32_dwconv_padded)(const mn_conv_geom *g, const float *padded, const float *packed,
                             float *out, float lo, float hi, int y0, int y1);
+  /* on rows padded by mn_u8_dw_pad_rows, where mn_dw_padded_ok and the
+   * channels are a multiple of lanes */
+  void (*u8_dwconv_padded)(const mn_conv_geom *g, const uint8_t *padded, const int32_t *packed,
+                           uint8_t *out, const mn_requant *rq, int y0, int y1);
+  int lanes; /* 32-bit values per vector of the level */
   void (*u8_dwconv)(const mn_conv_geom *g, const uint8_t *in, const int32_t *packed,
                     uint8_t *out, const mn_requant *rq, int y0, int y1);
   mn_u8_gemm u8_gemm;

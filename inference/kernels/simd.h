@@ -117,6 +117,7 @@ void U8_GEMM_NAME(int mr, int nc, int k, const uint8_t *a, size_t a_stride, cons
 #define k_f32_dwconv ISA_NAME(mn_f32_dwconv)
 #define k_f32_dwconv_padded ISA_NAME(mn_f32_dwconv_padded)
 #define k_u8_dwconv ISA_NAME(mn_u8_dwconv)
+#define k_u8_dwconv_padded ISA_NAME(mn_u8_dwconv_padded)
 #define k_requantize_row ISA_NAME(mn_requantize_row_simd)
 #define k_requantize_row_fp32 ISA_NAME(mn_requantize_row_fp32)
 #define k_f32_from_u8 ISA_NAME(mn_f32_from_u8)
@@ -135,6 +136,8 @@ void k_f32_dwconv(const mn_conv_geom *g, const float *in, const float *w, float 
                 float hi, int y0, int y1);                                       /* dwconv_f32.c */
 void k_f32_dwconv_padded(const mn_conv_geom *g, const float *padded, const float *w, float *out,
                          float lo, float hi, int y0, int y1);                    /* dwconv_f32.c */
+void k_u8_dwconv_padded(const mn_conv_geom *g, const uint8_t *padded, const int32_t *w,
+                        uint8_t *out, const mn_requant *rq, int y0, int y1);     /* dwconv_u8.c */
 void k_u8_dwconv(const mn_conv_geom *g, const uint8_t *in, const int32_t *w, uint8_t *out,
                const mn_requant *rq, int y0, int y1);                            /* dwconv_u8.c */
 void k_requantize_row(const int32_t *acc, int n, const mn_requant *rq, uint8_t *out); /* requantize.c */

@@ -18,6 +18,8 @@ const mn_kernels ISA_NAME(mn_kernels) = {
     .f32_dwconv = k_f32_dwconv,
     .f32_dwconv_padded = k_f32_dwconv_padded,
     .u8_dwconv = k_u8_dwconv,
+    .u8_dwconv_padded = k_u8_dwconv_padded,
+    .lanes = VW,
 #if defined(__AVX512VNNI__)
     .u8_gemm = {"mn_u8_gemm_8x32c4__avx512vnni", 8, 32, MN_U8_PACK_S8X4,
                 mn_u8_gemm_8x32c4__avx512vnni},

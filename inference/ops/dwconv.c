@@ -48,13 +48,13 @@ static void dw_rows(const mn_exec *x, const mn_node *n, const mn_conv_geom *g, v
     x->kernels->u8_dwconv(g, in, s->wq, out, &s->rq, y0, y1);
 }
 
-/* Float windows other than 3x3 run on a padded copy of the input (the 3x3
- * kernel has its own fast border handling): 5x5 border pixels are a third
- * of a 14x14 map and most of a 7x7 one. */
-static int padded(const mn_exec *x, const mn_node *n, const mn_conv_geom *g) {
+/* Windows other than 3x3 run on a padded copy of the input (the 3x3
+ * kernels have their own fast border handling): 5x5 border pixels are a
+ * third of a 14x14 map and most of a 7x7 one. */
+static int padded(const mn_model *m, const mn_node *n, const mn_conv_geom *g) {
   const dw_state *s = n->state;
-  return x->model->values[n->out].type == MN_VAL_F32 && !(s->kh == 3 && s->kw == 3) &&
-         mn_dw_padded_ok(g);
+  if ((s->kh == 3 && s->kw == 3) || !mn_dw_padded_ok(g)) return 0;
+  return m->values[n->out].type == MN_VAL_F32 || g->in_c % m->kernels->lanes == 0;
 }
 
 static void dw_run(const mn_exec *x, const mn_node *n, int ith, int nth) {
@@ -62,13 +62,16 @@ static void dw_run(const mn_exec *x, const mn_node *n, int ith, int nth) {
   const mn_dims *outd = &x->dims[n->out], *ind = &x->dims[n->in[0]];
   const mn_conv_geom g = geometry(s, ind, outd);
   int a, b;
-  if (padded(x, n, &g)) {
-    float *pad = x->scratch[n - x->model->nodes];
+  if (padded(x->model, n, &g)) {
+    void *pad = x->scratch[n - x->model->nodes];
+    const int f32 = x->model->values[n->out].type == MN_VAL_F32;
     mn_split(ind->h, ith, nth, &a, &b);
-    mn_f32_dw_pad_rows(&g, x->ptr[n->in[0]], pad, a, b);
+    if (f32) mn_f32_dw_pad_rows(&g, x->ptr[n->in[0]], pad, a, b);
+    else mn_u8_dw_pad_rows(&g, x->ptr[n->in[0]], (uint8_t)s->rq.in_zp, pad, a, b);
 #pragma omp barrier
     mn_split(outd->h, ith, nth, &a, &b);
-    x->kernels->f32_dwconv_padded(&g, pad, s->w, x->ptr[n->out], s->lo, s->hi, a, b);
+    if (f32) x->kernels->f32_dwconv_padded(&g, pad, s->w, x->ptr[n->out], s->lo, s->hi, a, b);
+    else x->kernels->u8_dwconv_padded(&g, pad, s->wq, x->ptr[n->out], &s->rq, a, b);
     return;
   }
   mn_split(outd->h, ith, nth, &a, &b);
@@ -78,9 +81,9 @@ static void dw_run(const mn_exec *x, const mn_node *n, int ith, int nth) {
 static size_t dw_scratch(const mn_model *m, const mn_node *n, const mn_dims *dims) {
   const dw_state *s = n->state;
   const mn_conv_geom g = geometry(s, &dims[n->in[0]], &dims[n->out]);
-  const mn_exec x = {m, m->kernels, NULL, dims, NULL};
-  if (!padded(&x, n, &g)) return 0;
-  return mn_dw_padded_row(&g) * (size_t)g.in_h * sizeof(float) + 64;
+  if (!m->kernels || !padded(m, n, &g)) return 0;
+  const size_t elem = m->values[n->out].type == MN_VAL_F32 ? sizeof(float) : 1;
+  return mn_dw_padded_row(&g) * (size_t)g.in_h * elem + 64;
 }
 
 void mn_dwconv_run_rows(const mn_exec *x, const mn_node *n, int y0, int rows, void *band) {
