@@ -8,6 +8,8 @@
  * a folder of labelled images (--images), and a PNG chart of the trade-off
  * (--chart, drawn with cairo when built with it). */
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +35,11 @@ static void usage(FILE *f) {
           "  --models DIR / --model FILE / --arch A / --alpha A / --dtype f32|u8|i8\n"
           "                     choose the model as mobilenet-classify does\n"
           "  --resolution R     input size %d..%d (default: the model's own)\n"
-          "  --threads N        threads (default: all cores)\n"
+          "  --threads N        threads (default: all cores); a fixed count unless --adaptive\n"
+          "  --adaptive         let the runner use fewer threads when that runs faster (as\n"
+          "                     the plugin and the other programs do)\n"
+          "  --busy N           keep N cores busy with a busy loop while timing (other work\n"
+          "                     on the machine, N from 0 to 64)\n"
           "  --runs N           timed runs after warm-up (default 100)\n"
           "  --layers           also print the median time of every layer\n"
           "  --json             one JSON object\n"
@@ -86,6 +92,38 @@ typedef struct {
 
 /* Warm-up, then runs timed inferences; times[runs] gets each wall time and,
  * when layer_t is not NULL, layer_t[runs * n_layers] the per-layer times. */
+/* --busy: threads spinning until the timing is over. */
+typedef struct {
+  pthread_t th[64];
+  int n;
+  atomic_int stop;
+} busy_loops;
+
+static void *busy_loop(void *arg) {
+  busy_loops *b = arg;
+  volatile unsigned long spin = 0;
+  while (!atomic_load_explicit(&b->stop, memory_order_relaxed)) spin++;
+  return NULL;
+}
+
+static int busy_start(busy_loops *b, int n) {
+  atomic_init(&b->stop, 0);
+  for (b->n = 0; b->n < n; b->n++)
+    if (pthread_create(&b->th[b->n], NULL, busy_loop, b) != 0) {
+      fprintf(stderr, "%s: --busy: cannot start a thread\n", prog);
+      return -1;
+    }
+  return 0;
+}
+
+static void busy_stop(busy_loops *b) {
+  atomic_store(&b->stop, 1);
+  for (int i = 0; i < b->n; i++) pthread_join(b->th[i], NULL);
+  b->n = 0;
+}
+
+static int runs_on_fewer; /* timed runs on fewer threads than the runner's (adaptive) */
+
 static int time_runner(mn_runner *runner, const uint8_t *rgb, int runs, double *times,
                        double *layer_t, int n_layers, timing *out) {
   char err[MN_ERROR_MAX];
@@ -95,10 +133,12 @@ static int time_runner(mn_runner *runner, const uint8_t *rgb, int runs, double *
       fprintf(stderr, "%s: %s\n", prog, err);
       return -1;
     }
+  runs_on_fewer = 0;
   for (int i = 0; i < runs; i++) {
     double t0 = cli_now_ms();
     mn_runner_classify_preprocessed(runner, rgb, 0, NULL, err);
     times[i] = cli_now_ms() - t0;
+    runs_on_fewer += mn_runner_active_threads(runner) < mn_runner_threads(runner);
     if (layer_t) mn_runner_layer_times(runner, layer_t + (size_t)i * n_layers, n_layers);
   }
   out->min_ms = out->max_ms = times[0];
@@ -808,6 +848,7 @@ static int run_sweep(const cli_model_options *mo, int all_archs, int runs, int j
       runner[i] = NULL;
       continue;
     }
+    mn_runner_set_adaptive_threads(runner[i], 0); /* the sweep times fixed thread counts */
     snprintf(p->model, sizeof p->model, "%s", mn_model_name(models[m]));
     p->arch = mn_model_arch(models[m]);
     p->trained_resolution = mn_model_resolution(models[m]);
@@ -926,7 +967,7 @@ out:
 int main(int argc, char **argv) {
   cli_model_options mo;
   cli_model_options_init(&mo);
-  int runs = 100, json = 0, layers = 0, sweep = 0, status = 0;
+  int runs = 100, json = 0, layers = 0, sweep = 0, status = 0, adaptive = 0, busy = 0;
   int model_chosen = 0, arch_chosen = 0;
   const char *images_dir = NULL, *chart = NULL;
   for (int i = 1; i < argc; i++) {
@@ -946,6 +987,13 @@ int main(int argc, char **argv) {
       json = 1;
     } else if (!strcmp(argv[i], "--layers")) {
       layers = 1;
+    } else if (!strcmp(argv[i], "--adaptive")) {
+      adaptive = 1;
+    } else if (!strcmp(argv[i], "--busy") && i + 1 < argc) {
+      if (!cli_parse_int(argv[++i], 0, 64, &busy)) {
+        fprintf(stderr, "%s: --busy %s: expected a whole number from 0 to 64\n", prog, argv[i]);
+        return 2;
+      }
     } else if (!strcmp(argv[i], "--sweep")) {
       sweep = 1;
     } else if (!strcmp(argv[i], "--images") && i + 1 < argc) {
@@ -959,7 +1007,7 @@ int main(int argc, char **argv) {
         return 2;
       }
     } else if (!strcmp(argv[i], "--images") || !strcmp(argv[i], "--chart") ||
-               !strcmp(argv[i], "--runs")) {
+               !strcmp(argv[i], "--runs") || !strcmp(argv[i], "--busy")) {
       fprintf(stderr, "%s: %s needs a value\n", prog, argv[i]);
       return 2;
     } else {
@@ -968,9 +1016,9 @@ int main(int argc, char **argv) {
     }
   }
   if (sweep) {
-    if (model_chosen || layers) {
+    if (model_chosen || layers || adaptive || busy) {
       fprintf(stderr, "%s: --sweep runs its own alpha x resolution grid; --model, --alpha, "
-                      "--resolution and --layers do not go with it\n", prog);
+                      "--resolution, --layers, --adaptive and --busy do not go with it\n", prog);
       return 2;
     }
     return run_sweep(&mo, !arch_chosen, runs, json, images_dir, chart);
@@ -1002,8 +1050,17 @@ int main(int argc, char **argv) {
     goto out;
   }
   fill_picture(rgb, resolution);
+  mn_runner_set_adaptive_threads(runner, adaptive);
   timing t;
-  if (time_runner(runner, rgb, runs, times, layer_t, n_layers, &t) != 0) {
+  busy_loops bl;
+  if (busy_start(&bl, busy) != 0) {
+    busy_stop(&bl);
+    status = 2;
+    goto out;
+  }
+  const int timed = time_runner(runner, rgb, runs, times, layer_t, n_layers, &t);
+  busy_stop(&bl);
+  if (timed != 0) {
     status = 2;
     goto out;
   }
@@ -1028,12 +1085,18 @@ int main(int argc, char **argv) {
            "\"macs\":%lld",
            mn_arch_name(mn_model_arch(model)), mn_model_alpha(model), resolution, mn_dtype_name(mn_model_dtype(model)),
            mn_runner_threads(runner), runs, med, lo, hi, 1000.0 / med, (long long)macs);
+    printf(",\"adaptive\":%s,\"busy\":%d,\"active_threads\":%d,\"runs_on_fewer_threads\":%d",
+           adaptive ? "true" : "false", busy, mn_runner_active_threads(runner), runs_on_fewer);
   } else {
     printf("%s (%s) alpha %g %s %dx%d, %d threads, %d runs: median %.3f ms (min %.3f, max %.3f), "
            "%.1f fps, %.1f GMAC/s\n",
            mn_model_name(model), mn_arch_name(mn_model_arch(model)), mn_model_alpha(model), mn_dtype_name(mn_model_dtype(model)),
            resolution, resolution, mn_runner_threads(runner), runs, med, lo, hi, 1000.0 / med,
            macs / med / 1e6);
+    if (adaptive || busy)
+      printf("  %s%d busy core%s; adaptive threads %s: %d of %d runs on fewer threads, the last "
+             "on %d\n", busy ? "" : "", busy, busy == 1 ? "" : "s", adaptive ? "on" : "off",
+             runs_on_fewer, runs, mn_runner_active_threads(runner));
   }
   if (layers) {
     if (json) printf(",\"layers\":[");

@@ -15,6 +15,7 @@
 #include "engine.h"
 #include "ops/ops.h"
 #include "plan.h"
+#include "threads_governor.h"
 
 #define MAX_THREADS 256
 
@@ -50,6 +51,9 @@ struct mn_runner {
   size_t band_bytes;
   void *bands;
   int band_threads;  /* threads bands was sized for */
+  mn_threads_governor gov; /* threads per inference, up to threads */
+  int adaptive;      /* the governor may use fewer (mn_runner_set_adaptive_threads) */
+  int last_threads;  /* threads of the last inference */
   float *scores;     /* probabilities of the last run */
   double *layer_ms;  /* per node: time of the last run */
 };
@@ -303,6 +307,8 @@ mn_status mn_runner_create(const mn_model *m, int size, int threads, mn_runner *
   r->model = m;
   r->size = size;
   r->threads = threads > 0 ? threads : default_threads();
+  r->adaptive = 1;
+  mn_gov_init(&r->gov, r->threads, r->adaptive);
   r->dims = calloc((size_t)m->n_values, sizeof *r->dims);
   r->ptr = calloc((size_t)m->n_values, sizeof *r->ptr);
   r->scratch = calloc((size_t)m->n_nodes + 1, sizeof *r->scratch);
@@ -340,7 +346,17 @@ mn_status mn_runner_set_threads(mn_runner *r, int threads, char err[MN_ERROR_MAX
     r->threads = old;
     return MN_ERR_MEMORY;
   }
+  mn_gov_init(&r->gov, r->threads, r->adaptive);
   return MN_OK;
+}
+
+void mn_runner_set_adaptive_threads(mn_runner *r, int on) {
+  r->adaptive = on != 0;
+  mn_gov_init(&r->gov, r->threads, r->adaptive);
+}
+
+int mn_runner_active_threads(const mn_runner *r) {
+  return r->last_threads ? r->last_threads : mn_gov_next(&r->gov);
 }
 
 /* ---- running ---------------------------------------------------------------------- */
@@ -391,7 +407,9 @@ static void run_network(mn_runner *r) {
   const int bands = r->band_bytes && r->bands && r->band_threads >= r->threads;
   const int pixels = r->size * r->size * 3;
   memset(r->layer_ms, 0, sizeof(double) * (size_t)m->n_nodes);
-#pragma omp parallel num_threads(r->threads)
+  const int threads = mn_gov_next(&r->gov);
+  const double start = omp_get_wtime();
+#pragma omp parallel num_threads(threads)
   {
     const int ith = omp_get_thread_num(), nth = omp_get_num_threads();
     if (m->values[m->input].type == MN_VAL_F32) { /* float models take [-1, 1] */
@@ -450,6 +468,8 @@ static void run_network(mn_runner *r) {
       }
     }
   }
+  mn_gov_record(&r->gov, (omp_get_wtime() - start) * 1e3);
+  r->last_threads = threads;
   const void *out = r->ptr[m->output];
   const mn_value *ov = &m->values[m->output];
   if (ov->type == MN_VAL_F32) {

@@ -231,7 +231,8 @@ gst_mobilenet_classify_class_init (GstMobilenetClassifyClass * klass)
           GST_TYPE_MOBILENET_DTYPE, DEFAULT_DTYPE, rw | GST_PARAM_MUTABLE_PLAYING));
   g_object_class_install_property (gobject_class, PROP_THREADS,
       g_param_spec_int ("threads", "Threads",
-          "Threads one inference uses (0 = all cores)", 0, 256, DEFAULT_THREADS,
+          "Threads one inference uses at most (0 = all cores); fewer while other work keeps "
+          "cores busy and fewer run faster", 0, 256, DEFAULT_THREADS,
           rw | GST_PARAM_MUTABLE_PLAYING));
   g_object_class_install_property (gobject_class, PROP_TOP_K,
       g_param_spec_uint ("top-k", "Top k", "Number of best classes reported",

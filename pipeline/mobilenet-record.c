@@ -64,7 +64,7 @@ usage (FILE * f)
       "  --alpha A          width multiplier: 0.25, 0.35, 0.5, 0.75, 1.0, 1.3, 1.4 (default 1.0)\n"
       "  --dtype T          f32, u8 or i8 (default f32)\n"
       "  --resolution N     network input size 32..512 (default: the model's)\n"
-      "  --threads N        inference threads (default: all cores)\n"
+      "  --threads N        inference threads at most (default: all cores)\n"
       "  --interval N       classify every Nth frame (default 1)\n"
       "  --mode M           sync (every frame, default) or latest\n"
       "  --bitrate KBIT     video bit rate in kbit/s (default 2000)\n"

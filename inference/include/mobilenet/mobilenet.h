@@ -159,6 +159,14 @@ int mn_runner_resolution(const mn_runner *runner);
 int mn_runner_threads(const mn_runner *runner);
 const mn_model *mn_runner_model(const mn_runner *runner);
 mn_status mn_runner_set_threads(mn_runner *runner, int threads, char err[MN_ERROR_MAX]);
+/* The thread count is a ceiling: when other work keeps cores busy and fewer
+ * threads run an inference clearly faster, the runner uses fewer; it keeps
+ * measuring (a few inferences on one thread more or fewer about every 60)
+ * and returns to more when they pay again. Results do not depend on it. On
+ * by default; off, every inference uses mn_runner_threads (benchmarks). */
+void mn_runner_set_adaptive_threads(mn_runner *runner, int on);
+/* Threads the last inference ran on. */
+int mn_runner_active_threads(const mn_runner *runner);
 
 /* Preprocesses (central crop 87.5 %, bilinear resize to resolution), runs
  * the network and writes the k best ImageNet classes, best first.
