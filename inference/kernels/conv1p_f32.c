@@ -13,20 +13,26 @@
 /* Clamps PX x NVEC accumulators (or applies a fused hard-swish: an empty
  * range, vlo > vhi) and stores pixel j at o + j * ostride: whole vectors
  * when the panel is full (nc == OC), else the first nc values. */
+#define CONV1P_CLAMP(VT, IT, x, lo, hi)                                                         \
+  ({                                                                                            \
+    VT t_ = (x);                                                                                \
+    IT m_ = t_ < (lo);                                                                          \
+    t_ = (VT)(((IT)t_ & ~m_) | ((IT)(lo) & m_));                                                \
+    m_ = t_ > (hi);                                                                             \
+    (VT)(((IT)t_ & ~m_) | ((IT)(hi) & m_));                                                     \
+  })
 #define CONV1P_STORE(VT, VTU, IT, W, NVEC, PX, acc, o, ostride, nc, vlo, vhi)                    \
   do {                                                                                          \
+    const int hs_ = vlo[0] > vhi[0]; /* hard-swish: a * clamp(a / 6 + 1/2, 0, 1) */            \
     _Pragma("GCC unroll 16") for (int j = 0; j < (PX); j++) {                                   \
       VT r_[NVEC];                                                                              \
-      _Pragma("GCC unroll 8") for (int v = 0; v < (NVEC); v++) {                                \
-        VT a = acc[j][v], lo_ = vlo, hi_ = vhi, t_ = a;                                         \
-        if (vlo[0] > vhi[0]) /* hard-swish: a * clamp(a / 6 + 1/2, 0, 1) */                    \
-          t_ = a * (1.0f / 6.0f) + 0.5f, lo_ = (VT){0}, hi_ = (VT){0} + 1.0f;                   \
-        IT m = t_ < lo_;                                                                        \
-        t_ = (VT)(((IT)t_ & ~m) | ((IT)lo_ & m));                                               \
-        m = t_ > hi_;                                                                           \
-        t_ = (VT)(((IT)t_ & ~m) | ((IT)hi_ & m));                                               \
-        r_[v] = vlo[0] > vhi[0] ? a * t_ : t_;                                                  \
-      }                                                                                         \
+      if (hs_)                                                                                  \
+        _Pragma("GCC unroll 8") for (int v = 0; v < (NVEC); v++)                                \
+          r_[v] = acc[j][v] * CONV1P_CLAMP(VT, IT, acc[j][v] * (1.0f / 6.0f) + 0.5f, (VT){0},    \
+                                           (VT){0} + 1.0f);                                     \
+      else                                                                                      \
+        _Pragma("GCC unroll 8") for (int v = 0; v < (NVEC); v++)                                \
+          r_[v] = CONV1P_CLAMP(VT, IT, acc[j][v], vlo, vhi);                                    \
       float *dst_ = (o) + (size_t)j * (ostride);                                                \
       if ((nc) == (W) * (NVEC)) {                                                               \
         _Pragma("GCC unroll 8") for (int v = 0; v < (NVEC); v++)                                \
