@@ -83,8 +83,9 @@ int cli_model_option(cli_model_options *o, int argc, char **argv, int *i, const 
       }
       return 1;
     default:
-      if (!cli_parse_int(v, 1, 256, &o->threads)) {
-        fprintf(stderr, "%s: --threads %s: expected a whole number from 1 to 256\n", prog, v);
+      if (!cli_parse_int(v, 1, MN_MAX_THREADS, &o->threads)) {
+        fprintf(stderr, "%s: --threads %s: expected a whole number from 1 to %d\n", prog, v,
+                MN_MAX_THREADS);
         return -1;
       }
       return 1;

@@ -54,7 +54,6 @@
 #define MESSAGE_US 4000000
 #define RECORD_FINISH_TIMEOUT_US 15000000
 #define START_TIMEOUT_US 30000000
-#define MAX_THREADS 256   /* mobilenetclassify's threads property: 0 (all cores) .. 256 */
 
 /* The engine's dtype names (f32/float32/float, u8/uint8/quant): -1 when unknown. */
 static int
@@ -1402,16 +1401,6 @@ check_display(void)
   return TRUE;
 }
 
-static gboolean
-valid_alpha(double a)
-{
-  static const double alphas[] = { 0.25, 0.35, 0.5, 0.75, 1.0, 1.3, 1.4 };
-  for (guint i = 0; i < G_N_ELEMENTS(alphas); i++)
-    if (fabs(a - alphas[i]) < 1e-6)
-      return TRUE;
-  return FALSE;
-}
-
 static void
 no_camera_message(const char *device)
 {
@@ -1442,13 +1431,13 @@ parse_options(app *a, int argc, char **argv)
       "(default: $MOBILENET_MODELS, else ~/.local/share/mobilenet-live/models)", "DIR" },
     { "arch", 0, 0, G_OPTION_ARG_STRING, &o->arch, "Architecture to start with: v1, v2, "
       "v3-small or v3-large (default v1)", "A" },
-    { "alpha", 'a', 0, G_OPTION_ARG_DOUBLE, &o->alpha, "Width multiplier to start with: 0.25, "
-      "0.35, 0.5, 0.75, 1.0, 1.3 or 1.4 (default 1.0)", "A" },
+    { "alpha", 'a', 0, G_OPTION_ARG_DOUBLE, &o->alpha, "Width multiplier to start with: "
+      MN_ALPHAS_TEXT " (default 1.0)", "A" },
     { "resolution", 'r', 0, G_OPTION_ARG_INT, &o->resolution, "Input resolution rho to start "
       "with, " G_STRINGIFY(MN_MIN_RESOLUTION) ".." G_STRINGIFY(MN_MAX_RESOLUTION) " (default 224; the arrow keys step through 128 160 192 224)", "R" },
     { "dtype", 0, 0, G_OPTION_ARG_STRING, &o->dtype, "f32, u8 or i8 (default f32)", "T" },
-    { "threads", 't', 0, G_OPTION_ARG_INT, &o->threads, "Inference threads, 0 to 256 "
-      "(default 0: all cores)", "N" },
+    { "threads", 't', 0, G_OPTION_ARG_INT, &o->threads, "Inference threads at most, 0 to "
+      G_STRINGIFY(MN_MAX_THREADS) " (default 0: all cores)", "N" },
     { "record-dir", 0, 0, G_OPTION_ARG_FILENAME, &o->record_dir, "Folder for recordings "
       "(default: the current folder)", "DIR" },
     { "screenshot-dir", 0, 0, G_OPTION_ARG_FILENAME, &o->screenshot_dir, "Folder for "
@@ -1499,8 +1488,8 @@ parse_options(app *a, int argc, char **argv)
     g_printerr(PROG ": --loop needs --file\n");
     return 2;
   }
-  if (!valid_alpha(o->alpha)) {
-    g_printerr(PROG ": --alpha %g: must be 0.25, 0.35, 0.5, 0.75, 1.0, 1.3 or 1.4\n", o->alpha);
+  if (!mn_alpha_known(o->alpha)) {
+    g_printerr(PROG ": --alpha %g: must be " MN_ALPHAS_TEXT "\n", o->alpha);
     return 2;
   }
   if (o->resolution < MN_MIN_RESOLUTION || o->resolution > MN_MAX_RESOLUTION) {
@@ -1520,8 +1509,8 @@ parse_options(app *a, int argc, char **argv)
     }
   }
   /* the range of the classify element's threads property */
-  if (o->threads < 0 || o->threads > MAX_THREADS) {
-    g_printerr(PROG ": --threads %d: must be 0 (all cores) to %d\n", o->threads, MAX_THREADS);
+  if (o->threads < 0 || o->threads > MN_MAX_THREADS) {
+    g_printerr(PROG ": --threads %d: must be 0 (all cores) to %d\n", o->threads, MN_MAX_THREADS);
     return 2;
   }
   if (o->size) {

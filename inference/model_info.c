@@ -36,10 +36,21 @@ int mn_arch_parse(const char *text, mn_arch *out) {
   return 0;
 }
 
+const float *mn_alphas(void) {
+  static const float alphas[MN_ALPHA_COUNT] = {0.25f, 0.35f, 0.5f, 0.75f, 1.0f, 1.3f, 1.4f};
+  return alphas;
+}
+
+int mn_alpha_known(double alpha) {
+  for (int i = 0; i < MN_ALPHA_COUNT; i++)
+    if (fabs(alpha - (double)mn_alphas()[i]) < 1e-6) return 1;
+  return 0;
+}
+
 /* The published width multipliers; a measured ratio within 6 % of one is it. */
 static float snap_alpha(float ratio) {
-  static const float known[] = {0.25f, 0.35f, 0.5f, 0.75f, 1.0f, 1.3f, 1.4f};
-  for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+  const float *known = mn_alphas();
+  for (int i = 0; i < MN_ALPHA_COUNT; i++)
     if (fabsf(ratio / known[i] - 1.0f) < 0.06f) return known[i];
   return roundf(ratio * 100.0f) / 100.0f;
 }

@@ -17,7 +17,6 @@
 #include "plan.h"
 #include "threads_governor.h"
 
-#define MAX_THREADS 256
 
 typedef enum { STEP_NODE, STEP_DW_PW } step_kind;
 
@@ -298,8 +297,8 @@ mn_status mn_runner_create(const mn_model *m, int size, int threads, mn_runner *
              MN_MAX_RESOLUTION);
     return MN_ERR_ARGUMENT;
   }
-  if (threads > MAX_THREADS) {
-    snprintf(err, MN_ERROR_MAX, "threads %d out of range (1..%d)", threads, MAX_THREADS);
+  if (threads > MN_MAX_THREADS) {
+    snprintf(err, MN_ERROR_MAX, "threads %d out of range (1..%d)", threads, MN_MAX_THREADS);
     return MN_ERR_ARGUMENT;
   }
   mn_runner *r = calloc(1, sizeof *r);
@@ -335,8 +334,8 @@ int mn_runner_threads(const mn_runner *r) { return r->threads; }
 const mn_model *mn_runner_model(const mn_runner *r) { return r->model; }
 
 mn_status mn_runner_set_threads(mn_runner *r, int threads, char err[MN_ERROR_MAX]) {
-  if (threads > MAX_THREADS) {
-    snprintf(err, MN_ERROR_MAX, "threads %d out of range (1..%d)", threads, MAX_THREADS);
+  if (threads > MN_MAX_THREADS) {
+    snprintf(err, MN_ERROR_MAX, "threads %d out of range (1..%d)", threads, MN_MAX_THREADS);
     return MN_ERR_ARGUMENT;
   }
   const int old = r->threads;

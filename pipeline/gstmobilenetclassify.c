@@ -217,7 +217,7 @@ gst_mobilenet_classify_class_init (GstMobilenetClassifyClass * klass)
           GST_TYPE_MOBILENET_ARCH, DEFAULT_ARCH, rw | GST_PARAM_MUTABLE_PLAYING));
   g_object_class_install_property (gobject_class, PROP_ALPHA,
       g_param_spec_double ("alpha", "Alpha",
-          "Width multiplier of the model: 0.25, 0.35, 0.5, 0.75, 1.0, 1.3 or 1.4 (those "
+          "Width multiplier of the model: " MN_ALPHAS_TEXT " (those "
           "published for the architecture)", 0.25, 1.4, DEFAULT_ALPHA,
           rw | GST_PARAM_MUTABLE_PLAYING));
   g_object_class_install_property (gobject_class, PROP_RESOLUTION,
@@ -232,7 +232,7 @@ gst_mobilenet_classify_class_init (GstMobilenetClassifyClass * klass)
   g_object_class_install_property (gobject_class, PROP_THREADS,
       g_param_spec_int ("threads", "Threads",
           "Threads one inference uses at most (0 = all cores); fewer while other work keeps "
-          "cores busy and fewer run faster", 0, 256, DEFAULT_THREADS,
+          "cores busy and fewer run faster", 0, MN_MAX_THREADS, DEFAULT_THREADS,
           rw | GST_PARAM_MUTABLE_PLAYING));
   g_object_class_install_property (gobject_class, PROP_TOP_K,
       g_param_spec_uint ("top-k", "Top k", "Number of best classes reported",
@@ -314,17 +314,6 @@ request_reload (GstMobilenetClassify * self)
   g_mutex_unlock (&self->lock);
 }
 
-static gboolean
-valid_alpha (gdouble alpha)
-{
-  static const gdouble alphas[] = { 0.25, 0.35, 0.5, 0.75, 1.0, 1.3, 1.4 };
-
-  for (guint i = 0; i < G_N_ELEMENTS (alphas); i++)
-    if (ABS (alpha - alphas[i]) < 1e-6)
-      return TRUE;
-  return FALSE;
-}
-
 static void
 gst_mobilenet_classify_set_property (GObject * object, guint prop_id,
     const GValue * value, GParamSpec * pspec)
@@ -347,9 +336,8 @@ gst_mobilenet_classify_set_property (GObject * object, guint prop_id,
       break;
     case PROP_ALPHA:{
       gdouble alpha = g_value_get_double (value);
-      if (!valid_alpha (alpha)) {
-        warning = g_strdup_printf ("%s: alpha %g is not one of 0.25, 0.35, 0.5, 0.75, 1.0, "
-            "1.3, 1.4; keeping %g",
+      if (!mn_alpha_known (alpha)) {
+        warning = g_strdup_printf ("%s: alpha %g is not one of " MN_ALPHAS_TEXT "; keeping %g",
             GST_OBJECT_NAME (self), alpha, self->alpha);
         break;
       }

@@ -61,7 +61,7 @@ usage (FILE * f)
       "                     ~/.local/share/mobilenet-live/models)\n"
       "  --model FILE       a .tflite file (overrides --arch/--alpha/--dtype)\n"
       "  --arch A           v1, v2, v3-small or v3-large (default v1)\n"
-      "  --alpha A          width multiplier: 0.25, 0.35, 0.5, 0.75, 1.0, 1.3, 1.4 (default 1.0)\n"
+      "  --alpha A          width multiplier: " MN_ALPHAS_TEXT " (default 1.0)\n"
       "  --dtype T          f32, u8 or i8 (default f32)\n"
       "  --resolution N     network input size 32..512 (default: the model's)\n"
       "  --threads N        inference threads at most (default: all cores)\n"
@@ -363,16 +363,9 @@ main (int argc, char **argv)
     usage (stderr);
     return 2;
   }
-  {
-    static const float alphas[] = { 0.25f, 0.35f, 0.5f, 0.75f, 1.0f, 1.3f, 1.4f };
-    gboolean ok = FALSE;
-    for (guint i = 0; i < G_N_ELEMENTS (alphas); i++)
-      ok |= fabsf (mo.alpha - alphas[i]) < 1e-6f;
-    if (!ok) {
-      fprintf (stderr, PROG ": --alpha %g: expected 0.25, 0.35, 0.5, 0.75, 1.0, 1.3 or 1.4\n",
-          mo.alpha);
-      return 2;
-    }
+  if (!mn_alpha_known (mo.alpha)) {
+    fprintf (stderr, PROG ": --alpha %g: expected " MN_ALPHAS_TEXT "\n", mo.alpha);
+    return 2;
   }
 
   mp4 = ends_with (out, ".mp4") || ends_with (out, ".mov") || ends_with (out, ".m4v");

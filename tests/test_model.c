@@ -310,6 +310,34 @@ static uint32_t get_u32(const uint8_t *data, uint32_t pos) {
 /* ---- tests that need no model ------------------------------------------------------ */
 
 /* A missing file: MN_ERR_IO naming the path. */
+/* The published width multipliers: one list in the engine, ascending, and
+ * MN_ALPHAS_TEXT (help texts, messages) names exactly those values. */
+START_TEST(test_alpha_list) {
+  const float *a = mn_alphas();
+  for (int i = 1; i < MN_ALPHA_COUNT; i++) ck_assert_float_lt(a[i - 1], a[i]);
+  const char *t = MN_ALPHAS_TEXT;
+  int n = 0;
+  while (*t) {
+    char *end;
+    const double v = strtod(t, &end);
+    if (end == t) {
+      t++;
+      continue;
+    }
+    ck_assert_int_lt(n, MN_ALPHA_COUNT);
+    ck_assert_msg(fabs(v - a[n]) < 1e-6, "MN_ALPHAS_TEXT value %d is %g, mn_alphas() has %g", n,
+                  v, (double)a[n]);
+    n++, t = end;
+  }
+  ck_assert_int_eq(n, MN_ALPHA_COUNT);
+  for (int i = 0; i < MN_ALPHA_COUNT; i++) ck_assert(mn_alpha_known(a[i]));
+  ck_assert(!mn_alpha_known(0.6));
+  ck_assert(!mn_alpha_known(0.0));
+  ck_assert(!mn_alpha_known(-1.0));
+  ck_assert(!mn_alpha_known(NAN));
+}
+END_TEST
+
 START_TEST(test_missing_file) {
   const char *path = "/tmp/mn-test-no-such-folder-8b1f/mobilenet_v1_1.0_224.tflite";
   mn_model *m = (mn_model *)&m; /* must be reset to NULL */
@@ -1078,6 +1106,7 @@ int main(void) {
   TCase *tb = tcase_create("errors");
   /* Per test: a hang fails the test (well within meson's 300 s for the program). */
   tcase_set_timeout(tb, 120);
+  tcase_add_test(tb, test_alpha_list);
   tcase_add_test(tb, test_missing_file);
   tcase_add_test(tb, test_directory);
   tcase_add_test(tb, test_garbage);

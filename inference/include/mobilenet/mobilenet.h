@@ -31,6 +31,15 @@ extern "C" {
 #define MN_LABEL_MAX 128
 #define MN_MIN_RESOLUTION 32
 #define MN_MAX_RESOLUTION 512
+#define MN_MAX_THREADS 256 /* threads of one runner */
+
+/* The width multipliers alpha MobileNet files are published with (v1 0.25 to
+ * 1.0, v2 0.35 to 1.4, v3 0.75 and 1.0), ascending: what the programs and the
+ * plugin accept. MN_ALPHAS_TEXT lists them for messages and help texts. */
+#define MN_ALPHA_COUNT 7
+#define MN_ALPHAS_TEXT "0.25, 0.35, 0.5, 0.75, 1.0, 1.3 or 1.4"
+const float *mn_alphas(void);     /* MN_ALPHA_COUNT values */
+int mn_alpha_known(double alpha); /* 1 when alpha is one of them (to 1e-6) */
 
 typedef enum {
   MN_OK = 0,
