@@ -515,17 +515,17 @@ activate_runner (GstMobilenetClassify * self, GstMobilenetRunner * r, const gcha
     gst_mobilenet_runner_apply_threads (old, r);
     gst_mobilenet_runner_free (r);
     g_mutex_lock (&self->lock);
-    g_free (self->active_key);
-    self->active_key = g_strdup (old->key);
+    gst_mobilenet_runner_key_free (self->active_key);
+    self->active_key = gst_mobilenet_runner_key_copy (old->key);
     g_mutex_unlock (&self->lock);
     post_model_message (self, old, reason);
     return;
   }
   self->runner = r;
   g_mutex_lock (&self->lock);
-  g_free (self->active_key);
+  gst_mobilenet_runner_key_free (self->active_key);
   g_free (self->active_path);
-  self->active_key = g_strdup (r->key);
+  self->active_key = gst_mobilenet_runner_key_copy (r->key);
   self->active_path = g_strdup (r->path);
   self->worker_size = r->resolution;
   self->latency_ms = r->warm_ms;
@@ -556,11 +556,12 @@ take_pending (GstMobilenetClassify * self)
 
 /* The key of the runner the properties ask for now; NULL when no model
  * matches them. */
-static gchar *
+static GstMobilenetRunnerKey *
 wanted_key (GstMobilenetClassify * self)
 {
   GstMobilenetModelConfig cfg = { 0 };
-  gchar err[MN_ERROR_MAX] = "", *path, *key = NULL;
+  gchar err[MN_ERROR_MAX] = "", *path;
+  GstMobilenetRunnerKey *key = NULL;
 
   snapshot_config (self, &cfg);
   path = gst_mobilenet_model_config_resolve (&cfg, err);
@@ -582,7 +583,8 @@ loader_thread (gpointer data)
   while (self->running) {
     GstMobilenetModelConfig cfg = { 0 };
     GstMobilenetRunner *r = NULL, *dropped = NULL;
-    gchar err[MN_ERROR_MAX] = "", *path, *key = NULL;
+    gchar err[MN_ERROR_MAX] = "", *path;
+    GstMobilenetRunnerKey *key = NULL;
     guint gen;
     gboolean same, threads_only = FALSE, keep = FALSE;
 
@@ -599,8 +601,8 @@ loader_thread (gpointer data)
       key = gst_mobilenet_model_config_key (&cfg, path);
 
     g_mutex_lock (&self->lock);
-    same = key && (self->pending ? !g_strcmp0 (key, self->pending->key)
-        : !g_strcmp0 (key, self->active_key));
+    same = key && (self->pending ? gst_mobilenet_runner_key_equal (key, self->pending->key)
+        : gst_mobilenet_runner_key_equal (key, self->active_key));
     /* Only the loader sets pending, so the runner in use stays the one
      * active_key names until this request is taken. */
     threads_only = !same && !self->pending
@@ -620,7 +622,7 @@ loader_thread (gpointer data)
           ("%s", err));
     }
     g_free (path);
-    g_free (key);
+    gst_mobilenet_runner_key_free (key);
     gst_mobilenet_model_config_clear (&cfg);
 
     /* Properties set during the load (even to the values they had) need
@@ -632,9 +634,9 @@ loader_thread (gpointer data)
       changed = gen != self->want_gen;
       g_mutex_unlock (&self->lock);
       if (changed) {
-        gchar *now = wanted_key (self);
-        keep = !g_strcmp0 (now, r->key);
-        g_free (now);
+        GstMobilenetRunnerKey *now = wanted_key (self);
+        keep = gst_mobilenet_runner_key_equal (now, r->key);
+        gst_mobilenet_runner_key_free (now);
       } else {
         keep = TRUE;
       }
@@ -956,7 +958,7 @@ gst_mobilenet_classify_stop (GstBaseTransform * trans)
   gst_mobilenet_runner_free (self->runner);
   self->pending = self->runner = NULL;
   g_mutex_lock (&self->lock);
-  g_clear_pointer (&self->active_key, g_free);
+  g_clear_pointer (&self->active_key, gst_mobilenet_runner_key_free);
   g_clear_pointer (&self->active_path, g_free);
   g_mutex_unlock (&self->lock);
   g_clear_pointer (&self->rgb, g_free);

@@ -73,7 +73,7 @@ struct _GstMobilenetClassify {
   guint want_gen, done_gen;     /* configuration changes asked for / handled */
   GThread *loader;
   GstMobilenetRunner *pending;  /* loaded, waiting to be taken into use */
-  gchar *active_key;            /* identifies the runner in use */
+  GstMobilenetRunnerKey *active_key; /* identifies the runner in use */
   gchar *active_path;
   GstClockTime latency;         /* reported in the LATENCY query (sync mode) */
   gdouble latency_ms;           /* running average of inference times */

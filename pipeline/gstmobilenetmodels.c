@@ -151,10 +151,46 @@ gst_mobilenet_model_config_resolve (const GstMobilenetModelConfig * config,
   return g_strdup (path);
 }
 
-gchar *
+GstMobilenetRunnerKey *
 gst_mobilenet_model_config_key (const GstMobilenetModelConfig * config, const gchar * path)
 {
-  return g_strdup_printf ("%s|%d|%d", path, config->resolution, config->threads);
+  GstMobilenetRunnerKey *k = g_new0 (GstMobilenetRunnerKey, 1);
+
+  k->path = g_strdup (path);
+  k->resolution = config->resolution;
+  k->threads = config->threads;
+  return k;
+}
+
+GstMobilenetRunnerKey *
+gst_mobilenet_runner_key_copy (const GstMobilenetRunnerKey * key)
+{
+  GstMobilenetRunnerKey *k;
+
+  if (!key)
+    return NULL;
+  k = g_new0 (GstMobilenetRunnerKey, 1);
+  *k = *key;
+  k->path = g_strdup (key->path);
+  return k;
+}
+
+void
+gst_mobilenet_runner_key_free (GstMobilenetRunnerKey * key)
+{
+  if (!key)
+    return;
+  g_free (key->path);
+  g_free (key);
+}
+
+gboolean
+gst_mobilenet_runner_key_equal (const GstMobilenetRunnerKey * a, const GstMobilenetRunnerKey * b)
+{
+  if (!a || !b)
+    return a == b;
+  return !g_strcmp0 (a->path, b->path) && a->resolution == b->resolution
+      && a->threads == b->threads;
 }
 
 GstMobilenetRunner *
@@ -222,20 +258,16 @@ gst_mobilenet_runner_free (GstMobilenetRunner * r)
   if (r->entry)
     cache_release (r->cache, r->entry);
   g_free (r->path);
-  g_free (r->key);
+  gst_mobilenet_runner_key_free (r->key);
   g_free (r);
 }
 
 gboolean
-gst_mobilenet_key_differs_in_threads_only (const gchar * a, const gchar * b)
+gst_mobilenet_key_differs_in_threads_only (const GstMobilenetRunnerKey * a,
+    const GstMobilenetRunnerKey * b)
 {
-  const gchar *ea, *eb;
-
-  if (!a || !b || !strcmp (a, b))
-    return FALSE;
-  ea = strrchr (a, '|');
-  eb = strrchr (b, '|');
-  return ea && eb && ea - a == eb - b && !strncmp (a, b, ea - a);
+  return a && b && !g_strcmp0 (a->path, b->path) && a->resolution == b->resolution
+      && a->threads != b->threads;
 }
 
 GstMobilenetRunner *
@@ -258,8 +290,8 @@ gst_mobilenet_runner_apply_threads (GstMobilenetRunner * runner,
   if (mn_runner_set_threads (runner->runner, request->threads, err) != MN_OK)
     return;                     /* the property's range keeps it from happening */
   runner->threads = mn_runner_threads (runner->runner);
-  g_free (runner->key);
-  runner->key = g_strdup (request->key);
+  gst_mobilenet_runner_key_free (runner->key);
+  runner->key = gst_mobilenet_runner_key_copy (request->key);
 }
 
 const gchar *

@@ -33,6 +33,14 @@ typedef struct {
   gint threads;                 /* 0: all cores */
 } GstMobilenetModelConfig;
 
+/* What tells runners apart: the model file, the resolution asked for (0:
+ * the model's own) and the threads. */
+typedef struct {
+  gchar *path;
+  gint resolution;
+  gint threads;
+} GstMobilenetRunnerKey;
+
 /* A runner; or, with runner and model NULL, a request to the thread that
  * classifies to run its runner with threads threads, key its new key (see
  * gst_mobilenet_runner_new_threads). */
@@ -42,7 +50,7 @@ typedef struct {
   const mn_model *model;
   mn_runner *runner;
   gchar *path;                  /* the model file */
-  gchar *key;                   /* path, requested resolution and threads */
+  GstMobilenetRunnerKey *key;
   GstMobilenetArch arch;
   gfloat alpha;
   gint resolution;              /* the resolution it runs at */
@@ -63,7 +71,13 @@ void gst_mobilenet_model_config_clear (GstMobilenetModelConfig * config);
 gchar *gst_mobilenet_model_config_resolve (const GstMobilenetModelConfig * config,
     gchar err[MN_ERROR_MAX]);
 /* Identifies the runner config would give for the resolved path. */
-gchar *gst_mobilenet_model_config_key (const GstMobilenetModelConfig * config, const gchar * path);
+GstMobilenetRunnerKey *gst_mobilenet_model_config_key (const GstMobilenetModelConfig * config,
+    const gchar * path);
+GstMobilenetRunnerKey *gst_mobilenet_runner_key_copy (const GstMobilenetRunnerKey * key);
+void gst_mobilenet_runner_key_free (GstMobilenetRunnerKey * key);
+/* TRUE when a and b name the same runner (both NULL too). */
+gboolean gst_mobilenet_runner_key_equal (const GstMobilenetRunnerKey * a,
+    const GstMobilenetRunnerKey * b);
 
 /* Loads (or takes from the cache) the model at path and makes a runner for
  * it, runs it once (on one thread if warm_single, e.g. while another runner
@@ -75,7 +89,8 @@ GstMobilenetRunner *gst_mobilenet_runner_new (GstMobilenetModelCache * cache,
 void gst_mobilenet_runner_free (GstMobilenetRunner * runner);
 
 /* TRUE when the runners keyed a and b differ in the number of threads only. */
-gboolean gst_mobilenet_key_differs_in_threads_only (const gchar * a, const gchar * b);
+gboolean gst_mobilenet_key_differs_in_threads_only (const GstMobilenetRunnerKey * a,
+    const GstMobilenetRunnerKey * b);
 /* A request (no runner) to change the threads of a runner of the same model
  * and resolution to what config asks for; key is config's for path. */
 GstMobilenetRunner *gst_mobilenet_runner_new_threads (const GstMobilenetModelConfig * config,
