@@ -407,6 +407,10 @@ int mn_graph_infer(const mn_model *m, int size, mn_dims *dims, char *err, size_t
   for (int i = 0; i < m->n_nodes; i++) {
     const mn_node *n = &m->nodes[i];
     char why[256];
+    /* a fused node is computed by another one, which now writes its output
+     * (a hard-swish) or reads past it (an 8-bit table chain): its own shape
+     * rule would set that output from a tensor nothing computes any more */
+    if (n->fused) continue;
     if (n->cls->infer(m, n, dims, why, sizeof why) != 0) {
       snprintf(err, err_size, "cannot run at %dx%d: operator %d (%s): %s", size, size,
                n->tfl_index, op_name(n->tfl_code), why);

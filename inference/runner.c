@@ -346,12 +346,14 @@ mn_status mn_runner_set_threads(mn_runner *r, int threads, char err[MN_ERROR_MAX
     return MN_ERR_MEMORY;
   }
   mn_gov_init(&r->gov, r->threads, r->adaptive);
+  r->last_threads = 0;
   return MN_OK;
 }
 
 void mn_runner_set_adaptive_threads(mn_runner *r, int on) {
   r->adaptive = on != 0;
   mn_gov_init(&r->gov, r->threads, r->adaptive);
+  r->last_threads = 0; /* until the next inference: what it will use */
 }
 
 int mn_runner_active_threads(const mn_runner *r) {

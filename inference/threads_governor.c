@@ -33,11 +33,10 @@ void mn_gov_record(mn_threads_governor *g, double ms) {
   if (g->trial) {
     g->trial_ms[g->n_trial++] = ms;
     if (g->n_trial < MN_GOV_PROBE_RUNS) return;
-    const int n = g->n_recent < MN_GOV_RECENT ? g->n_recent : MN_GOV_RECENT;
-    const double cur = median(g->recent, n), tried = median(g->trial_ms, g->n_trial);
+    const double cur = median(g->recent, g->n_recent), tried = median(g->trial_ms, g->n_trial);
     if (tried < MN_GOV_MARGIN * cur) {
       g->active = g->trial;
-      g->n_recent = 0; /* the new count's own times from now on */
+      g->n_recent = 0, g->next = 0; /* the new count's own times from now on */
       g->ref_ms = tried;
       g->interval = MN_GOV_INTERVAL_MIN;
       g->switches++;
@@ -48,8 +47,9 @@ void mn_gov_record(mn_threads_governor *g, double ms) {
     g->trial = 0, g->n_trial = 0, g->since = 0;
     return;
   }
-  g->recent[g->n_recent % MN_GOV_RECENT] = ms;
-  g->n_recent++;
+  g->recent[g->next] = ms; /* a ring: counters never grow with the run's length */
+  g->next = (g->next + 1) % MN_GOV_RECENT;
+  if (g->n_recent < MN_GOV_RECENT) g->n_recent++;
   if (g->n_recent < MN_GOV_RECENT) return;
   g->since++;
   if (g->ref_ms > 0 && g->since >= MN_GOV_RECENT &&

@@ -39,7 +39,8 @@ typedef struct {
   int interval; /* inferences between trials now */
   double ref_ms; /* the current count's median when the last trial ended */
   double recent[MN_GOV_RECENT];
-  int n_recent; /* filled entries (a ring once full) */
+  int n_recent; /* filled entries, at most MN_GOV_RECENT */
+  int next;     /* the ring's entry to write next */
   double trial_ms[MN_GOV_PROBE_RUNS];
   int n_trial;
   int switches; /* count changes so far (for tests and reports) */

@@ -662,6 +662,21 @@ START_TEST(test_fusions) {
   snprintf(name, sizeof name, "residual-%s", kind_names[k]);
   check_graph(&t, sum, name);
   tgraph_free(&t);
+
+  /* v3's hard-swish after a pointwise and a depthwise layer without
+   * activation: fused into them (float), at resolutions above and below the
+   * declared one (a fused node's tensor must follow the resolution) */
+  static const int down[] = {40, 36, 32};
+  for (int order = 0; order < 2; order++) {
+    tgraph_init(&t, kinds[k], ariths[k], 3, order ? down : sizes);
+    x = tg_conv(&t, tg_input(&t), 8, STEM);
+    e = tg_unary(&t, UN_HSWISH, tg_conv(&t, x, 16, (conv_spec){1, 1, 1, 1, TFL_ACT_NONE, 0, 0}));
+    d = tg_unary(&t, UN_HSWISH, tg_conv(&t, e, 0, (conv_spec){5, 5, 1, 1, TFL_ACT_NONE, 1, 0}));
+    p = tg_conv(&t, d, 8, (conv_spec){1, 1, 1, 1, TFL_ACT_NONE, 0, 0});
+    snprintf(name, sizeof name, "hswish-fused-%s%s", kind_names[k], order ? "-down" : "");
+    check_graph(&t, p, name);
+    tgraph_free(&t);
+  }
 }
 END_TEST
 

@@ -113,12 +113,28 @@ START_TEST(test_steps_down_to_the_best_count) {
 }
 END_TEST
 
+/* A long run at one count (2^31 inferences is 2.5 days at 0.1 ms): the
+ * governor's state stays bounded. */
+START_TEST(test_long_run_state_bounded) {
+  mn_threads_governor g;
+  mn_gov_init(&g, 2, 1);
+  const double idle[3] = {0, 16.0, 8.0};
+  run(&g, idle, 100000);
+  ck_assert_int_le(g.n_recent, MN_GOV_RECENT);
+  ck_assert_int_ge(g.next, 0);
+  ck_assert_int_lt(g.next, MN_GOV_RECENT);
+  ck_assert_int_le(g.since, MN_GOV_INTERVAL_MAX);
+  ck_assert_int_eq(g.active, 2);
+}
+END_TEST
+
 static Suite *governor_suite(void) {
   Suite *s = suite_create("threads-governor");
   TCase *tc = tcase_create("governor");
   tcase_add_test(tc, test_off_or_one_thread_never_changes);
   tcase_add_test(tc, test_busy_core_falls_back);
   tcase_add_test(tc, test_trials_back_off_and_react);
+  tcase_add_test(tc, test_long_run_state_bounded);
   tcase_add_test(tc, test_no_switch_inside_margin);
   tcase_add_test(tc, test_single_spikes_do_not_switch);
   tcase_add_test(tc, test_steps_down_to_the_best_count);

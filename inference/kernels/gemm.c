@@ -95,6 +95,7 @@ void mn_f32_gemm_run(const mn_f32_gemm *g, int m, int n, int k, const float *a, 
   const tile_share sh = share_tiles(mb, nb, ith, nth);
   /* tile t's position, stepped without a division per tile (at k = 16 a
    * tile is ~50 ns of work) */
+  if (sh.t0 >= sh.t1) return; /* no tiles for this thread (and no rows to divide by) */
   tile_pos p = tile_at(&sh, sh.t0, m, n, g->mr, g->nr);
   for (int t = sh.t0; t < sh.t1; t++) {
     if (t > sh.t0) {
