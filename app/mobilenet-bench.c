@@ -88,6 +88,7 @@ static void fill_picture(uint8_t *rgb, int resolution) {
 
 typedef struct {
   double median_ms, min_ms, max_ms;
+  int runs_on_fewer; /* timed runs on fewer threads than the runner's (adaptive) */
 } timing;
 
 /* Warm-up, then runs timed inferences; times[runs] gets each wall time and,
@@ -122,8 +123,6 @@ static void busy_stop(busy_loops *b) {
   b->n = 0;
 }
 
-static int runs_on_fewer; /* timed runs on fewer threads than the runner's (adaptive) */
-
 static int time_runner(mn_runner *runner, const uint8_t *rgb, int runs, double *times,
                        double *layer_t, int n_layers, timing *out) {
   char err[MN_ERROR_MAX];
@@ -133,12 +132,12 @@ static int time_runner(mn_runner *runner, const uint8_t *rgb, int runs, double *
       fprintf(stderr, "%s: %s\n", prog, err);
       return -1;
     }
-  runs_on_fewer = 0;
+  out->runs_on_fewer = 0;
   for (int i = 0; i < runs; i++) {
     double t0 = cli_now_ms();
     mn_runner_classify_preprocessed(runner, rgb, 0, NULL, err);
     times[i] = cli_now_ms() - t0;
-    runs_on_fewer += mn_runner_active_threads(runner) < mn_runner_threads(runner);
+    out->runs_on_fewer += mn_runner_active_threads(runner) < mn_runner_threads(runner);
     if (layer_t) mn_runner_layer_times(runner, layer_t + (size_t)i * n_layers, n_layers);
   }
   out->min_ms = out->max_ms = times[0];
@@ -1086,7 +1085,7 @@ int main(int argc, char **argv) {
            mn_arch_name(mn_model_arch(model)), mn_model_alpha(model), resolution, mn_dtype_name(mn_model_dtype(model)),
            mn_runner_threads(runner), runs, med, lo, hi, 1000.0 / med, (long long)macs);
     printf(",\"adaptive\":%s,\"busy\":%d,\"active_threads\":%d,\"runs_on_fewer_threads\":%d",
-           adaptive ? "true" : "false", busy, mn_runner_active_threads(runner), runs_on_fewer);
+           adaptive ? "true" : "false", busy, mn_runner_active_threads(runner), t.runs_on_fewer);
   } else {
     printf("%s (%s) alpha %g %s %dx%d, %d threads, %d runs: median %.3f ms (min %.3f, max %.3f), "
            "%.1f fps, %.1f GMAC/s\n",
@@ -1096,7 +1095,7 @@ int main(int argc, char **argv) {
     if (adaptive || busy)
       printf("  %s%d busy core%s; adaptive threads %s: %d of %d runs on fewer threads, the last "
              "on %d\n", busy ? "" : "", busy, busy == 1 ? "" : "s", adaptive ? "on" : "off",
-             runs_on_fewer, runs, mn_runner_active_threads(runner));
+             t.runs_on_fewer, runs, mn_runner_active_threads(runner));
   }
   if (layers) {
     if (json) printf(",\"layers\":[");

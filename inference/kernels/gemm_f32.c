@@ -9,7 +9,7 @@
  * vector, more rows) for layers with few output channels. */
 
 
-#define DEFINE_GEMM(NAME, VT, VTU, CLAMP, W, ROWS, NVEC)                                          \
+#define DEFINE_GEMM(NAME, VT, VTU, CLAMP, HSWISH, W, ROWS, NVEC)                                  \
   void NAME(int mr, int nc, int k, const float *a, size_t a_stride, const float *panel,       \
             float *c, size_t c_stride, float lo, float hi);                                   \
   void NAME(int mr, int nc, int k, const float *a, size_t a_stride, const float *panel,       \
@@ -39,7 +39,7 @@
     if (lo > hi) /* a fused hard-swish */                                                      \
       _Pragma("GCC unroll 16") for (int i = 0; i < (ROWS); i++)                                \
         _Pragma("GCC unroll 8") for (int j = 0; j < (NVEC); j++)                               \
-          acc[i][j] = acc[i][j] * CLAMP(acc[i][j] * (1.0f / 6.0f) + 0.5f, (VT){0}, (VT){0} + 1.0f); \
+          acc[i][j] = HSWISH(acc[i][j]);                                                      \
     else if (lo != -INFINITY || hi != INFINITY)                                                \
       _Pragma("GCC unroll 16") for (int i = 0; i < (ROWS); i++)                                \
         _Pragma("GCC unroll 8") for (int j = 0; j < (NVEC); j++)                               \
@@ -62,27 +62,27 @@
   }
 
 
-DEFINE_GEMM(GEMM_NAME, vf, vf_u, clamp_vf, VW, MR, NV)
-DEFINE_GEMM(GEMM_NARROW_NAME, vf8, vf8_u, clamp_vf8, 8, MN_GEMM_NARROW_MR, 1)
+DEFINE_GEMM(GEMM_NAME, vf, vf_u, clamp_vf, hswish_vf, VW, MR, NV)
+DEFINE_GEMM(GEMM_NARROW_NAME, vf8, vf8_u, clamp_vf8, hswish_vf8, 8, MN_GEMM_NARROW_MR, 1)
 /* One row of the wide panel layout: the last rows of a layer and m = 1
  * (the classifier), where the wide tile would compute MR copies. The same
  * arithmetic as the tiles (one FMA chain per value, in k order), so that a
  * row gives the same floats whichever tile it falls in: results do not
  * depend on the thread count or the bands. (Four partial sums over k were
  * tried for the classifier: no faster, it streams its weights from L3.) */
-DEFINE_GEMM(GEMM_ROW_NAME, vf, vf_u, clamp_vf, VW, 1, NV)
+DEFINE_GEMM(GEMM_ROW_NAME, vf, vf_u, clamp_vf, hswish_vf, VW, 1, NV)
 /* A middle shape, one full vector wide, where that is neither the wide nor
  * the narrow tile (AVX-512: 16 columns, for 16-channel layers). */
 #if VW == 16
-DEFINE_GEMM(GEMM_MID_NAME, vf, vf_u, clamp_vf, VW, 16, 1)
-DEFINE_GEMM(GEMM_MID_ROW_NAME, vf, vf_u, clamp_vf, VW, 1, 1)
+DEFINE_GEMM(GEMM_MID_NAME, vf, vf_u, clamp_vf, hswish_vf, VW, 16, 1)
+DEFINE_GEMM(GEMM_MID_ROW_NAME, vf, vf_u, clamp_vf, hswish_vf, VW, 1, 1)
 #endif
 #ifdef GEMM_24_NAME
-DEFINE_GEMM(GEMM_24_NAME, vf8, vf8_u, clamp_vf8, 8, 4, 3)
-DEFINE_GEMM(GEMM_24_ROW_NAME, vf8, vf8_u, clamp_vf8, 8, 1, 3)
+DEFINE_GEMM(GEMM_24_NAME, vf8, vf8_u, clamp_vf8, hswish_vf8, 8, 4, 3)
+DEFINE_GEMM(GEMM_24_ROW_NAME, vf8, vf8_u, clamp_vf8, hswish_vf8, 8, 1, 3)
 #endif
 #if MN_GEMM_NR != 8 /* else the wide tile is 8 columns already (generic level) */
-DEFINE_GEMM(GEMM_NARROW_ROW_NAME, vf8, vf8_u, clamp_vf8, 8, 1, 1)
+DEFINE_GEMM(GEMM_NARROW_ROW_NAME, vf8, vf8_u, clamp_vf8, hswish_vf8, 8, 1, 1)
 #endif
 
 /* ---- one row (m = 1) -------------------------------------------------------------

@@ -35,11 +35,7 @@ typedef struct {
 
 static float unary_f32(unary_kind k, float x) {
   switch (k) {
-    case UN_HARD_SWISH: { /* XNNPACK's f32 vhswish: x * clamp(x / 6 + 1/2, 0, 1) */
-      float t = x * (1.0f / 6.0f) + 0.5f;
-      t = t < 0.0f ? 0.0f : t > 1.0f ? 1.0f : t;
-      return x * t;
-    }
+    case UN_HARD_SWISH: return mn_f32_hswish(x); /* XNNPACK's f32 vhswish */
     case UN_RELU: return x < 0.0f ? 0.0f : x;
     case UN_RELU6: return x < 0.0f ? 0.0f : x > 6.0f ? 6.0f : x;
     case UN_LOGISTIC: return 1.0f / (1.0f + expf(-x));
